@@ -1,0 +1,67 @@
+"""Output sizes and padding of sliding-window ops (convolution and pooling), as Keras/TF
+define them.
+
+For one spatial axis of size ``n``, window ``k`` and stride ``s``:
+
+* ``'valid'``: no padding, ``out = floor((n - k) / s) + 1``.
+* ``'same'``:  ``out = ceil(n / s)``; the total padding is
+  ``max((out - 1) * s + k - n, 0)``, with ``total // 2`` before and the rest after, so an
+  odd pixel goes at the bottom/right (e.g. n=32, k=3, s=2 gives pads (0, 1)).
+"""
+from __future__ import annotations
+
+PADDINGS = ("valid", "same")
+
+
+def window_geometry(n: int, k: int, s: int, padding: str) -> tuple[int, int, int]:
+    """Return ``(out, pad_before, pad_after)`` for one spatial axis."""
+    if padding == "valid":
+        return (n - k) // s + 1, 0, 0
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return out, total // 2, total - total // 2
+
+
+def pair(value, name: str, op: str) -> tuple[int, int]:
+    """Normalise an int or a pair of ints (kernel size, strides) to a tuple of two ints
+    of at least 1, raising a ValueError that names ``op`` and ``name`` otherwise."""
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        a, b = value
+        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if a < 1 or b < 1:
+        raise ValueError(f"{op}: {name} must be at least 1, got {(a, b)}")
+    return int(a), int(b)
+
+
+def check_padding(padding, op: str) -> str:
+    name = padding.lower() if isinstance(padding, str) else padding
+    if name not in PADDINGS:
+        raise ValueError(f"{op}: unknown padding {padding!r}; use 'valid' or 'same'")
+    return name
+
+
+def plan_2d(op: str, in_hw: tuple, window, strides, padding):
+    """Validate a 2-D sliding-window configuration and work out its geometry.
+
+    Returns ``(kh, kw), (sh, sw), (oh, ow), ((top, bottom), (left, right))``. Raises a
+    ValueError naming ``op`` when the window does not fit a 'valid' input or the arguments
+    are malformed.
+    """
+    kh, kw = pair(window, "window size", op)
+    sh, sw = pair(strides, "strides", op)
+    padding = check_padding(padding, op)
+    h, w = in_hw
+    oh, top, bottom = window_geometry(h, kh, sh, padding)
+    ow, left, right = window_geometry(w, kw, sw, padding)
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"{op}: window {(kh, kw)} is larger than the input's spatial size {(h, w)} "
+            "with padding 'valid'; use a smaller window or padding='same'"
+        )
+    return (kh, kw), (sh, sw), (oh, ow), ((top, bottom), (left, right))

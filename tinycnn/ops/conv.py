@@ -1,0 +1,32 @@
+"""2-D convolution (a cross-correlation, as in Keras: no kernel flip)."""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..kernels import get_backend
+
+
+class Conv2D(Function):
+    """y[n,i,j,f] = b[f] + sum_{a,b,c} x_pad[n, i*sh + a, j*sw + b, c] * w[a, b, c, f]
+
+    Shapes: x (N, H, W, Cin), w (kh, kw, Cin, Cout), b (Cout,), y (N, oh, ow, Cout) with
+    oh, ow from :mod:`kernels.geometry` ('valid': floor((H - kh) / sh) + 1; 'same':
+    ceil(H / sh)).
+
+    As matrices (the numpy tier does exactly this): im2col gathers every window into
+    ``cols`` of shape (N*oh*ow, kh*kw*Cin), and with ``W = w.reshape(kh*kw*Cin, Cout)``:
+
+    * forward:  ``Y = cols @ W``               (N*oh*ow, Cout)
+    * backward: ``dW = cols^T @ dY``           (kh*kw*Cin, Cout)
+    *           ``dcols = dY @ W^T``           (N*oh*ow, kh*kw*Cin), then col2im adds each
+      row back onto the pixels its window read, giving dx;  ``db = sum of dY over rows``.
+    """
+
+    def forward(self, x, w, *bias, strides, pads):
+        self.kernels = get_backend()
+        y, self.ctx = self.kernels.conv2d_forward(x, w, bias[0] if bias else None, strides, pads)
+        self.has_bias = bool(bias)
+        return y
+
+    def backward(self, g):
+        dx, dw, db = self.kernels.conv2d_backward(self.ctx, g)
+        return (dx, dw, db) if self.has_bias else (dx, dw)

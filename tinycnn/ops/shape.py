@@ -1,0 +1,43 @@
+"""Ops that move values without changing them: reshape, transpose, indexing."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+
+
+class Reshape(Function):
+    """z = x with a new shape (same element order);  dz/dx reshapes back."""
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Transpose(Function):
+    """z = x with permuted axes;  the gradient applies the inverse permutation."""
+
+    def forward(self, x, axes=None):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, g):
+        inverse = None if self.axes is None else tuple(np.argsort(self.axes))
+        return (g.transpose(inverse),)
+
+
+class GetItem(Function):
+    """z = x[index];  dz/dx scatters g back to the indexed positions (adding where an
+    index repeats)."""
+
+    def forward(self, x, index):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        return np.asarray(x[index])
+
+    def backward(self, g):
+        dx = np.zeros(self.shape, dtype=self.dtype)
+        np.add.at(dx, self.index, g)
+        return (dx,)
