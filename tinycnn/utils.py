@@ -48,3 +48,14 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     out = np.zeros((*labels.shape, num_classes), dtype=dtype)
     np.put_along_axis(out, labels[..., None], 1, axis=-1)
     return out
+
+
+def clear_session() -> None:
+    """Restart default layer and model numbering (``conv2d``, ``conv2d_1``, ...), as
+    Keras's ``clear_session``."""
+    from .layers.base import clear_names
+    clear_names()
+
+
+class np_utils:  # noqa: N801 - the Keras 2 spelling: ``from keras.utils import np_utils``
+    to_categorical = staticmethod(to_categorical)

@@ -1,0 +1,159 @@
+"""The Layer base class: parameters, building, naming, weights in Keras's order."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from .. import constraints as constraints_mod
+from .. import initializers, regularizers
+from ..tensor import Tensor
+
+_name_counts: defaultdict = defaultdict(int)
+
+
+def clear_names() -> None:
+    """Restart default layer numbering (``conv2d``, ``conv2d_1``, ...) as Keras's
+    ``clear_session`` does."""
+    _name_counts.clear()
+
+
+def unique_name(prefix: str) -> str:
+    """Keras 3 numbering: the first layer of a kind is ``prefix``, then ``prefix_1``, ..."""
+    count = _name_counts[prefix]
+    _name_counts[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def snake_case(name: str) -> str:
+    """``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu`` (Keras's rule)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def shape_str(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Layer:
+    """A Keras-style layer.
+
+    Subclasses implement ``build(input_shape)`` (create weights with :meth:`add_weight`),
+    ``call(x, training)`` (compose ops from :mod:`tinycnn.functional`) and
+    ``compute_output_shape(input_shape)``; shapes include the batch axis as ``None``.
+    """
+
+    def __init__(self, name=None, input_shape=None, batch_input_shape=None, input_dim=None,
+                 trainable=True, dtype="float32"):
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self.requested_input_shape = None if input_shape is None else (None, *input_shape)
+        self.trainable = trainable
+        self.dtype = np.dtype(dtype)
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self._weights: list[Tensor] = []
+        self._regularized: list[tuple] = []
+
+    # ----- building ----------------------------------------------------------------
+    def add_weight(self, name, shape, initializer, trainable=True, regularizer=None, constraint=None):
+        """Create a parameter tensor ``<layer>/<name>`` initialised by ``initializer``."""
+        data = initializers.get(initializer)(tuple(shape), self.dtype)
+        weight = Tensor(data, requires_grad=trainable, name=f"{self.name}/{name}")
+        weight.trainable = trainable
+        weight.constraint = constraints_mod.get(constraint)
+        self._weights.append(weight)
+        regularizer = regularizers.get(regularizer)
+        if regularizer is not None:
+            self._regularized.append((regularizer, weight))
+        return weight
+
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (no weights by default)."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def ensure_built(self, input_shape) -> tuple:
+        """Build on first use and return the output shape; later inputs must match."""
+        input_shape = (None, *tuple(input_shape)[1:])
+        if not self.built:
+            self.build(input_shape)
+            self.input_shape = input_shape
+            self.output_shape = tuple(self.compute_output_shape(input_shape))
+            self.built = True
+        elif tuple(input_shape[1:]) != tuple(self.input_shape[1:]):
+            raise ValueError(
+                f'Input of layer "{self.name}" is incompatible with the layer: expected shape='
+                f"{shape_str(self.input_shape)}, found shape={shape_str(input_shape)}")
+        return self.output_shape
+
+    # ----- running -----------------------------------------------------------------
+    def __call__(self, x, training=False):
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype=self.dtype)
+        self.ensure_built(x.shape)
+        return self.call(x, training=training)
+
+    def call(self, x, training=False):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    # ----- weights -----------------------------------------------------------------
+    @property
+    def weights(self) -> list:
+        return list(self._weights)
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for w in self._weights if w.trainable and self.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for w in self._weights if not (w.trainable and self.trainable)]
+
+    def get_weights(self) -> list:
+        return [w.data.copy() for w in self._weights]
+
+    def set_weights(self, arrays) -> None:
+        arrays = list(arrays)
+        expected = [w.shape for w in self._weights]
+        given = [tuple(np.shape(a)) for a in arrays]
+        if expected != given:
+            raise ValueError(f'set_weights: layer "{self.name}" ({type(self).__name__}) expects '
+                             f"weights of shapes {expected}, got {given}")
+        for w, a in zip(self._weights, arrays):
+            w.data[...] = a
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self._weights))
+
+    def regularization_losses(self) -> list:
+        return [reg(w) for reg, w in self._regularized]
+
+    # ----- configuration (architecture saving) -----------------------------------------
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        if self.requested_input_shape is not None:
+            config["input_shape"] = list(self.requested_input_shape[1:])
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def serialize(obj):
+    """A JSON-able description of an initializer / constraint / regularizer (or None)."""
+    if obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "get_config"):
+        return obj.get_config()
+    raise ValueError(f"cannot save {obj!r}: custom objects have no config; pass a name instead")

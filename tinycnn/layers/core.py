@@ -1,0 +1,151 @@
+"""Core layers: Input, Dense, Activation, ReLU, Dropout, Flatten."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, functional as F, utils
+from .base import Layer, serialize
+
+
+class InputLayer(Layer):
+    """Declares the shape of one sample; made by :func:`Input`. Holds no weights."""
+
+    def __init__(self, shape, name=None, dtype="float32"):
+        super().__init__(name=name or None, input_shape=tuple(shape), dtype=dtype)
+
+    def call(self, x, training=False):
+        return x
+
+    def get_config(self):
+        return {"name": self.name, "shape": list(self.requested_input_shape[1:]), "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("trainable", None)
+        return cls(**config)
+
+
+def Input(shape, batch_size=None, name=None, dtype="float32"):
+    """Keras's ``Input(shape=...)``: the first element of a Sequential model's layer list."""
+    if shape is None or any(d is None for d in tuple(shape)):
+        raise ValueError(f"Input: shape must be fully known (one sample's shape), got {shape!r}")
+    return InputLayer(tuple(int(d) for d in shape), name=name, dtype=dtype)
+
+
+class WithActivation(Layer):
+    """A layer whose output is ``activation(pre_activation(x))``.
+
+    Keeping the two apart lets a model feed the pre-activation (the logits) of a final
+    softmax straight to a fused softmax + cross-entropy loss.
+    """
+
+    def set_activation(self, activation):
+        self.activation_name, self.activation = activations.get(activation)
+
+    def pre_activation(self, x, training=False):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def call(self, x, training=False):
+        return self.activation(self.pre_activation(x, training))
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation_name}
+
+
+class Dense(WithActivation):
+    """y = activation(x @ kernel + bias), applied to the last axis; kernel (in, units)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        self.units, self.use_bias = int(units), use_bias
+        self.set_activation(activation)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+
+    def pre_activation(self, x, training=False):
+        y = F.matmul(x, self.kernel)
+        return y + self.bias if self.bias is not None else y
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
+                **{key: serialize(getattr(self, key)) for key in (
+                    "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                    "bias_regularizer", "kernel_constraint", "bias_constraint")}}
+
+
+class Activation(WithActivation):
+    """Applies an activation function by name: ``Activation('relu')``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.set_activation(activation)
+
+    def pre_activation(self, x, training=False):
+        return x
+
+
+class ReLU(Layer):
+    """max(x, 0), optionally with a slope for negative inputs and a ceiling:
+    y = min(relu(x), max_value) - negative_slope * relu(-x)."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_value is not None and max_value < 0:
+            raise ValueError(f"ReLU: max_value must be >= 0, got {max_value}")
+        if negative_slope < 0:
+            raise ValueError(f"ReLU: negative_slope must be >= 0, got {negative_slope}")
+        self.max_value, self.negative_slope = max_value, float(negative_slope)
+
+    def call(self, x, training=False):
+        y = F.relu(x)
+        if self.max_value is not None:
+            y = F.clip(y, 0.0, float(self.max_value))
+        if self.negative_slope:
+            y = y - self.negative_slope * F.relu(-x)
+        return y
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope}
+
+
+class Dropout(Layer):
+    """Inverted dropout at training time; identity at inference."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        self.rate, self.seed = float(rate), seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def call(self, x, training=False):
+        return F.dropout(x, self.rate, training=training, rng=self._rng or utils.rng())
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """(N, H, W, C) -> (N, H*W*C) in H, W, C order, as Keras."""
+
+    def call(self, x, training=False):
+        return F.flatten(x)
+
+    def compute_output_shape(self, input_shape):
+        return (None, int(np.prod(input_shape[1:])))
