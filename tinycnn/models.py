@@ -11,6 +11,8 @@ wherever Keras's probability clip (1e-7) is inactive, and stable where it is not
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from . import callbacks as callbacks_mod
@@ -379,6 +381,12 @@ class Sequential:
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self._layers)
 
+    def profile(self, x, repeats=3, print_fn=None) -> list:
+        """Per-layer output shape, im2col size, FLOPs and forward/backward time on batch
+        ``x`` in the current kernel tier (see :mod:`tinycnn.profiling`)."""
+        from .profiling import profile
+        return profile(self, self._check_inputs(x, "profile"), repeats, print_fn or print)
+
     # ----- summary -------------------------------------------------------------------
     def summary(self, print_fn=None) -> None:
         """Print Keras's table: layer (type), output shape, parameter count, and totals."""
@@ -429,15 +437,33 @@ class Sequential:
                  "shapes": [list(w.shape) for w in layer.weights]} for layer in self._layers]
 
     def save_weights(self, filepath) -> None:
-        """Write all weights to ``filepath`` (tinycnn's .npz format, written atomically)."""
+        """Write all weights to ``filepath``, atomically.
+
+        A path ending in ``.h5`` or ``.hdf5`` (Keras's convention) gets Keras 3's
+        ``.weights.h5`` HDF5 layout, which Keras 3's ``load_weights`` reads into the same
+        architecture (needs h5py: ``pip install 'tinycnn[keras]'``); any other path gets
+        tinycnn's ``.npz`` format."""
         self._require_built("save_weights")
+        if str(os.fspath(filepath)).lower().endswith((".h5", ".hdf5")):
+            from . import keras_h5
+            keras_h5.save_weights(self, filepath)
+            return
         saving.write_archive(filepath, {"kind": "weights", "layers": self._weight_layout()},
                              self._weight_arrays())
 
     def load_weights(self, filepath) -> None:
-        """Load weights saved by :meth:`save_weights` or :meth:`save` into this model.
-        The layer list must match; the error names the first layer that does not."""
+        """Load weights into this model from a file written by :meth:`save_weights` or
+        :meth:`save`, or by Keras: a Keras 3 ``.weights.h5`` or Keras 2 / tf.keras ``.h5``
+        (``.hdf5``) file. The format is detected from the file's first bytes (HDF5 or
+        tinycnn's zip archive), not its name. The layer list must match; the error names the
+        first layer that does not."""
         self._require_built("load_weights")
+        path = os.fspath(filepath)
+        if os.path.exists(path):
+            from . import keras_h5
+            if keras_h5.is_hdf5(path):
+                keras_h5.load_weights(self, path)
+                return
         meta, arrays = saving.read_archive(filepath, "load_weights")
         self._set_weights_from(meta["layers"], arrays, "load_weights")
 
@@ -457,7 +483,9 @@ class Sequential:
 
     def save(self, filepath) -> None:
         """Save architecture, weights, compile settings and optimizer state, so that
-        :func:`load_model` resumes training exactly."""
+        :func:`load_model` resumes training exactly. Always tinycnn's ``.npz`` format,
+        whatever the extension (``model.save('m.h5')`` does not write Keras's HDF5 model
+        format); for weights Keras can read, use ``save_weights('x.weights.h5')``."""
         self._require_built("save")
         meta = {"kind": "model", "model": self.get_config(), "layers": self._weight_layout(),
                 "input_shape": list(self.input_shape[1:])}

@@ -1,0 +1,258 @@
+"""The ``tinycnn`` command: train, evaluate, predict, summary, profile, datasets.
+
+``tinycnn train`` with no arguments trains the MNIST CNN of the classic notebook on the
+MNIST sample that ships inside tinycnn, so it works offline. Errors are one line on
+stderr (exit status 2), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATASET_NAMES = ("mnist_sample", "mnist", "fashion_mnist", "cifar10")
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; printed as one line."""
+
+
+# ----- data ----------------------------------------------------------------------------
+def load_dataset(spec: str):
+    """``(x_train, y_train), (x_test, y_test), class_names`` from a name, an .npz or a folder."""
+    from . import datasets
+    if spec in DATASET_NAMES:
+        module = getattr(datasets, spec)
+        (x, y), (xt, yt) = module.load_data()
+        return (x, y), (xt, yt), list(module.CLASS_NAMES)
+    path = Path(spec)
+    if path.suffix == ".npz":
+        if not path.exists():
+            raise UsageError(f"dataset file not found: {path}")
+        (x, y), (xt, yt) = datasets.load_npz(path)
+        return (x, y), (xt, yt), [str(i) for i in range(int(max(y.max(), yt.max())) + 1)]
+    if path.is_dir():
+        x, y, names = datasets.image_folder(path)
+        order = np.random.default_rng(0).permutation(len(x))
+        cut = int(0.8 * len(x))
+        return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]]), names
+    raise UsageError(f"unknown dataset {spec!r}: use one of {', '.join(DATASET_NAMES)}, an .npz file "
+                     "with x_train/y_train/x_test/y_test, or a folder with one sub-folder per class")
+
+
+def prepare_images(x) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1], with a channel axis (N, H, W, C)."""
+    x = np.asarray(x)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    return x[..., None] if x.ndim == 3 else x
+
+
+# ----- models ----------------------------------------------------------------------------
+def load_model_spec(spec: str, compile: bool = True):
+    """A model from a zoo name, a Python file defining ``build_model()``, or a saved model."""
+    from . import zoo
+    from .models import load_model
+    path = Path(spec)
+    if path.suffix == ".py":
+        if not path.exists():
+            raise UsageError(f"model file not found: {path}")
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        if not hasattr(module, "build_model"):
+            raise UsageError(f"{path} must define a function build_model() that returns a Sequential model")
+        return module.build_model()
+    if path.suffix == ".npz":
+        if not path.exists():
+            raise UsageError(f"model file not found: {path}")
+        return load_model(path)
+    try:
+        return zoo.build(spec, compile=compile)
+    except ValueError as err:
+        raise UsageError(f"{err}, or give a FILE.py defining build_model() or a saved model .npz") from None
+
+
+def check_fits(model, x, name) -> None:
+    expected = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) != expected:
+        raise UsageError(f"model {name} expects images of shape {expected}, but the dataset's are "
+                         f"{tuple(x.shape[1:])}")
+
+
+# ----- commands ------------------------------------------------------------------------------
+def cmd_train(args) -> None:
+    from . import callbacks, optimizers, plot, zoo
+    from .utils import set_random_seed, to_categorical
+    set_random_seed(args.seed)
+    (x, y), (xt, yt), class_names = load_dataset(args.dataset)
+    x, xt = prepare_images(x), prepare_images(xt)
+    y, yt = to_categorical(y, len(class_names)), to_categorical(yt, len(class_names))
+    model = load_model_spec(args.model)
+    check_fits(model, x, args.model)
+    entry = zoo.ENTRIES.get(args.model)
+    if args.optimizer or args.lr or model.optimizer is None:
+        optimizer = optimizers.get(args.optimizer or (model.optimizer.get_config() if model.optimizer else "rmsprop"))
+        if args.lr:
+            optimizer.learning_rate = args.lr
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    batch_size = args.batch_size or (entry.batch_size if entry else 32)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    best = out / "best.weights.npz"
+    cbs = [callbacks.ModelCheckpoint(str(best), monitor="val_loss", save_best_only=True, save_weights_only=True,
+                                     verbose=1),
+           callbacks.CSVLogger(str(out / "history.csv"))]
+    print(f"training {args.model} on {args.dataset}: {len(x)} images, {args.epochs} epochs, batch {batch_size}")
+    start = time.perf_counter()
+    if args.augment:
+        from .preprocessing.image import ImageDataGenerator
+        cut = int(len(x) * (1 - args.validation_split))
+        flips = x.shape[-1] == 3  # mirror colour photos; never digits
+        generator = ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=flips)
+        history = model.fit(generator.flow(x[:cut], y[:cut], batch_size=batch_size, seed=args.seed),
+                            epochs=args.epochs, validation_data=(x[cut:], y[cut:]), callbacks=cbs,
+                            verbose=args.verbose)
+    else:
+        history = model.fit(x, y, batch_size=batch_size, epochs=args.epochs,
+                            validation_split=args.validation_split, callbacks=cbs, verbose=args.verbose)
+    seconds = time.perf_counter() - start
+    if best.exists():
+        model.load_weights(best)
+    loss, accuracy = model.evaluate(xt, yt, verbose=0)
+    model.save(out / "model.npz")
+    (out / "history.json").write_text(json.dumps(history.history, indent=1))
+    (out / "classes.json").write_text(json.dumps(class_names))
+    predictions = model.predict(xt[:32])
+    plot.training_curves(history, path=out / "curves.png")
+    plot.prediction_grid(xt[:32], yt[:32], predictions, class_names, path=out / "predictions.png")
+    plot.confusion_matrix(yt, model.predict(xt), class_names, path=out / "confusion.png")
+    print(f"trained in {seconds:.1f} s; wrote {out}/ (model.npz, best.weights.npz, history.csv, history.json, "
+          "curves.png, predictions.png, confusion.png)")
+    print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+
+
+def cmd_evaluate(args) -> None:
+    from .utils import to_categorical
+    model = load_model_spec(args.model)
+    if model.optimizer is None:
+        raise UsageError(f"{args.model} was saved without compile settings; save it after model.compile")
+    (_, _), (xt, yt), class_names = load_dataset(args.dataset)
+    xt = prepare_images(xt)
+    check_fits(model, xt, args.model)
+    loss, accuracy = model.evaluate(xt, to_categorical(yt, len(class_names)), verbose=0)
+    print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} ({len(xt)} images)")
+
+
+def read_image(path: Path, shape) -> np.ndarray:
+    """One image file as float32 (H, W, C) in [0, 1], resized and converted to the model's
+    input size and channels."""
+    from PIL import Image
+    if not path.exists():
+        raise UsageError(f"image not found: {path}")
+    height, width, channels = shape
+    with Image.open(path) as image:
+        image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+        array = np.asarray(image, dtype=np.float32) / 255.0
+    return array[..., None] if channels == 1 else array
+
+
+def cmd_predict(args) -> None:
+    model = load_model_spec(args.model)
+    classes_file = Path(args.model).with_name("classes.json")
+    class_names = json.loads(classes_file.read_text()) if classes_file.exists() else None
+    images = np.stack([read_image(Path(p), model.input_shape[1:]) for p in args.images])
+    for path, probabilities in zip(args.images, model.predict(images)):
+        k = int(np.argmax(probabilities))
+        name = class_names[k] if class_names else str(k)
+        print(f"{path}: {name} ({probabilities[k]:.3f})")
+
+
+def cmd_summary(args) -> None:
+    load_model_spec(args.model, compile=False).summary()
+
+
+def cmd_profile(args) -> None:
+    from . import set_backend
+    if args.backend:
+        set_backend(args.backend)
+    model = load_model_spec(args.model, compile=False)
+    x = np.random.default_rng(0).random((args.batch_size, *model.input_shape[1:]), dtype=np.float32)
+    model.profile(x)
+
+
+def cmd_datasets(args) -> None:
+    from .datasets import _files, mnist_sample
+    print(f"cache: {_files.cache_root()}")
+    for d in _files.data_dirs():
+        print(f"data dir (TINYCNN_DATA_DIR): {d}")
+    root = _files.cache_root()
+    found = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    for p in found:
+        print(f"  cached: {p}")
+    if not found:
+        print("  (nothing cached yet)")
+    print(f"embedded: {mnist_sample.PATH} (6000 + 1000 MNIST images)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinycnn", description="Train and inspect small CNNs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and write its results")
+    train.add_argument("--model", default="seed004_mnist_cnn", help="zoo name, FILE.py with build_model(), or saved .npz")
+    train.add_argument("--dataset", default="mnist_sample", help=f"{', '.join(DATASET_NAMES)}, FILE.npz or DIR")
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--batch-size", type=int, default=None, help="default: the model's notebook value")
+    train.add_argument("--optimizer", default=None, help="sgd, rmsprop, adam, adamax, adagrad, adadelta")
+    train.add_argument("--lr", type=float, default=None, help="learning rate")
+    train.add_argument("--augment", action="store_true", help="random shifts (and flips for colour images)")
+    train.add_argument("--validation-split", type=float, default=0.1)
+    train.add_argument("--out", default="runs/latest", help="output folder")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
+    evaluate.add_argument("model", help="saved model .npz (e.g. runs/latest/model.npz)")
+    evaluate.add_argument("--dataset", default="mnist_sample")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="classify image files")
+    predict.add_argument("images", nargs="+", help="PNG or JPEG files")
+    predict.add_argument("--model", default="runs/latest/model.npz", help="saved model .npz")
+    predict.set_defaults(run=cmd_predict)
+
+    summary = commands.add_parser("summary", help="print a model's layer table")
+    summary.add_argument("model", help="zoo name, FILE.py or saved .npz")
+    summary.set_defaults(run=cmd_summary)
+
+    profile = commands.add_parser("profile", help="per-layer FLOPs and timings of one training step")
+    profile.add_argument("model", help="zoo name, FILE.py or saved .npz")
+    profile.add_argument("--batch-size", type=int, default=32)
+    profile.add_argument("--backend", default=None, help="kernel tier: reference, numpy, numba")
+    profile.set_defaults(run=cmd_profile)
+
+    datasets = commands.add_parser("datasets", help="where datasets are cached and found")
+    datasets.set_defaults(run=cmd_datasets)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (UsageError, ValueError, FileNotFoundError, KeyError, TypeError, OSError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"tinycnn: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

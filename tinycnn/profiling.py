@@ -1,0 +1,82 @@
+"""Where the time goes: per-layer shapes, work and timings of one training step.
+
+For each layer of a model, on a batch ``x``: the output shape, the im2col matrix a
+convolution multiplies (N*oh*ow rows, kh*kw*cin columns), the floating-point operations of
+the forward pass (a multiply-add counts 2: conv ``2*N*oh*ow*kh*kw*cin*cout``, dense
+``2*N*in*out``) and the median forward and backward times in the current kernel tier.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .kernels import get_backend
+from .layers import Conv2D, Dense
+from .layers.base import shape_str
+from .tensor import Tensor
+
+
+def layer_work(layer, input_shape) -> tuple[str, int]:
+    """(im2col matrix size as text, forward FLOPs) of one layer for a concrete input shape."""
+    n = input_shape[0]
+    out = layer.output_shape
+    if isinstance(layer, Conv2D):
+        kh, kw = layer.kernel_size
+        rows, cols = n * out[1] * out[2], kh * kw * input_shape[-1]
+        return f"{rows} x {cols}", 2 * rows * cols * layer.filters
+    if isinstance(layer, Dense):
+        rows = n * int(np.prod(input_shape[1:-1]))
+        return "", 2 * rows * input_shape[-1] * layer.units
+    return "", int(np.prod((n, *out[1:])))
+
+
+def _median_seconds(run, repeats) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def profile(model, x, repeats=3, print_fn=print) -> list[dict]:
+    """Time every layer of ``model`` on the batch ``x`` (forward in training mode, then
+    backward of the sum of its output); print a table and return its rows."""
+    h = np.asarray(x, dtype=np.float32)
+    model.build(h.shape)
+    rows = []
+    for layer in model.layers:
+        leaf = Tensor(h, requires_grad=True)
+        out = layer(leaf, training=True)
+        upstream = np.ones_like(out.data)
+
+        def forward_and_backward():
+            leaf.grad = None
+            for w in layer.weights:
+                w.grad = None
+            layer(leaf, training=True).backward(upstream)
+
+        forward = _median_seconds(lambda: layer(leaf, training=True), repeats)
+        both = _median_seconds(forward_and_backward, repeats)
+        im2col, flops = layer_work(layer, h.shape)
+        rows.append({"layer": f"{layer.name} ({type(layer).__name__})", "output": shape_str(out.shape),
+                     "im2col": im2col, "flops": flops, "forward_ms": 1e3 * forward,
+                     "backward_ms": 1e3 * max(both - forward, 0.0)})
+        h = out.data
+    _print_table(rows, print_fn)
+    return rows
+
+
+def _print_table(rows, print_fn) -> None:
+    header = f"{'layer':<32}{'output':<22}{'im2col':>16}{'MFLOP':>10}{'fwd ms':>9}{'bwd ms':>9}"
+    print_fn(f"kernel tier: {get_backend().name}")
+    print_fn(header)
+    print_fn("-" * len(header))
+    for r in rows:
+        print_fn(f"{r['layer']:<32}{r['output']:<22}{r['im2col']:>16}{r['flops'] / 1e6:>10.1f}"
+                 f"{r['forward_ms']:>9.2f}{r['backward_ms']:>9.2f}")
+    total_fwd = sum(r["forward_ms"] for r in rows)
+    total_bwd = sum(r["backward_ms"] for r in rows)
+    print_fn("-" * len(header))
+    print_fn(f"{'total':<70}{sum(r['flops'] for r in rows) / 1e6:>10.1f}{total_fwd:>9.2f}{total_bwd:>9.2f}")
