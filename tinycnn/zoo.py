@@ -126,7 +126,7 @@ def seed003_cifar10_small():
 
 
 def seed004_mnist_mlp():
-    """MNIST multi-layer perceptron 512-512-10 (669,706 params); RMSprop, batch 128."""
+    """MNIST multi-layer perceptron 512-512-10 (669,706 params); RMSprop, batch 64."""
     model = Sequential()
     model.add(Flatten(input_shape=(28, 28)))
     model.add(Dense(512, activation="relu"))
@@ -139,7 +139,7 @@ def seed004_mnist_mlp():
 
 def seed004_mnist_cnn():
     """MNIST CNN (220,234 params): two 3x3 'same' convolutions with pooling, Dense 64;
-    RMSprop, batch 128."""
+    RMSprop, batch 64."""
     return Sequential([
         Input(shape=(28, 28, 1)),
         Conv2D(32, kernel_size=3, padding="same", activation="relu"),
@@ -211,8 +211,8 @@ ENTRIES = {
                                   lambda: optimizers.SGD(lr=0.01, momentum=0.9, decay=0.01 / 25, nesterov=False),
                                   32, "cifar10", 2_915_114),
     "seed003_cifar10_small": Entry(seed003_cifar10_small, lambda: optimizers.RMSprop(), 32, "cifar10", 528_054),
-    "seed004_mnist_mlp": Entry(seed004_mnist_mlp, lambda: optimizers.RMSprop(), 128, "mnist", 669_706),
-    "seed004_mnist_cnn": Entry(seed004_mnist_cnn, lambda: optimizers.RMSprop(), 128, "mnist", 220_234),
+    "seed004_mnist_mlp": Entry(seed004_mnist_mlp, lambda: optimizers.RMSprop(), 64, "mnist", 669_706),
+    "seed004_mnist_cnn": Entry(seed004_mnist_cnn, lambda: optimizers.RMSprop(), 64, "mnist", 220_234),
     "mnist_cnn": Entry(keras_mnist_cnn, lambda: optimizers.Adadelta(learning_rate=1.0), 128, "mnist", 1_199_882),
     "cifar10_cnn": Entry(keras_cifar10_cnn, lambda: optimizers.RMSprop(lr=0.0001, decay=1e-6), 32, "cifar10",
                          1_250_858),

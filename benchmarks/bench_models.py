@@ -1,0 +1,306 @@
+"""Training and inference throughput of the seed models: tinycnn (each tier) vs PyTorch vs
+Keras 3, measured side by side on random data of the models' input shapes.
+
+    python benchmarks/bench_models.py [--repeats 3] [--keras-python PATH] [--models a,b]
+
+Every measurement runs in a fresh worker process (so peak RSS is per framework), frameworks
+alternate within each round, and the table reports medians over rounds. PyTorch is timed in
+channels-first and channels-last layouts and the faster counts; its batches are indexed and
+then made contiguous in the layout under test (a strided batch would run it ~10x slower and
+flatter tinycnn). Keras runs when a Python with keras + tensorflow is given (default:
+/work/kerasenv/bin/python if present). Writes benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+THREADS = 2
+SEED_MODELS = {  # zoo name -> batch size used by its notebook
+    "seed000_cifar10": 35,
+    "seed001_model1": 32,
+    "seed002_cifar10_deep": 32,
+    "seed003_cifar10_small": 32,
+    "seed004_mnist_cnn": 64,
+}
+TRAIN_SECONDS = 4.0     # each training measurement runs about this long
+PREDICT_SECONDS = 2.0
+
+
+# ----- workers: one framework, one model, print JSON ----------------------------------------
+def timed_steps(step, batches, budget):
+    """Run ``step(batch)`` for warm-up then for about ``budget`` seconds; return
+    (images per second, steps timed)."""
+    for b in batches[:2]:
+        step(b)
+    done, images, start = 0, 0, time.perf_counter()
+    while time.perf_counter() - start < budget or done < 3:
+        b = batches[done % len(batches)]
+        step(b)
+        done += 1
+        images += len(b[0])
+    return images / (time.perf_counter() - start), done
+
+
+def make_data(input_shape, batch, classes=10, batches=8, seed=0):
+    import numpy as np
+    r = np.random.default_rng(seed)
+    x = r.random((batch * batches, *input_shape), dtype=np.float32)
+    y = np.eye(classes, dtype=np.float32)[r.integers(0, classes, batch * batches)]
+    return [(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]) for i in range(batches)]
+
+
+def worker_tinycnn(model_name, batch, tier):
+    import tinycnn
+    from tinycnn import zoo
+    tinycnn.set_backend(tier)
+    tinycnn.set_num_threads(THREADS)
+    model = zoo.build(model_name)
+    batches = make_data(model.input_shape[1:], batch)
+    train, steps = timed_steps(lambda b: model.train_on_batch(*b), batches, TRAIN_SECONDS)
+    predict, _ = timed_steps(lambda b: model.predict_on_batch(b[0]), batches, PREDICT_SECONDS)
+    return {"train": train, "predict": predict, "steps": steps}
+
+
+def torch_model(config, input_shape, channels_last):
+    """The same architecture in PyTorch, from a tinycnn model config (Keras names)."""
+    import torch
+    from torch import nn
+    acts = {"relu": nn.ReLU, "softmax": lambda: nn.Softmax(dim=1), "linear": None}
+    h, w, c = input_shape
+    modules, flat = [], None
+    for entry in config["layers"]:
+        kind, cfg = entry["class_name"], entry["config"]
+        if kind == "Conv2D":
+            (kh, kw), (sh, sw) = cfg["kernel_size"], cfg["strides"]
+            if cfg["padding"] == "same":
+                oh, ow = -(-h // sh), -(-w // sw)
+                ph, pw = max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)
+                modules.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
+                h, w = h + ph, w + pw
+            modules.append(nn.Conv2d(c, cfg["filters"], (kh, kw), (sh, sw)))
+            h, w, c = (h - kh) // sh + 1, (w - kw) // sw + 1, cfg["filters"]
+            if acts.get(cfg.get("activation", "linear")):
+                modules.append(acts[cfg["activation"]]())
+        elif kind == "MaxPooling2D":
+            (ph, pw), (sh, sw) = cfg["pool_size"], cfg["strides"]
+            modules.append(nn.MaxPool2d((ph, pw), (sh, sw)))
+            h, w = (h - ph) // sh + 1, (w - pw) // sw + 1
+        elif kind == "Dropout":
+            modules.append(nn.Dropout(cfg["rate"]))
+        elif kind == "Flatten":
+            modules.append(nn.Flatten())
+            flat = h * w * c
+        elif kind == "Dense":
+            modules.append(nn.Linear(flat, cfg["units"]))
+            flat = cfg["units"]
+            if acts.get(cfg.get("activation", "linear")):
+                modules.append(acts[cfg["activation"]]())
+        elif kind == "Activation":
+            modules.append(acts[cfg["activation"]]())
+    model = nn.Sequential(*modules)
+    return model.to(memory_format=torch.channels_last) if channels_last else model
+
+
+def worker_torch(model_name, batch, config, input_shape):
+    import torch
+    torch.set_num_threads(THREADS)
+    per_layout = {}
+    for channels_last in (False, True):
+        model = torch_model(config, input_shape, channels_last)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        batches = []
+        for x, y in make_data(input_shape, batch):
+            xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
+            batches.append((xt, torch.from_numpy(y.argmax(1))))
+        softmax_last = isinstance(model[-1], torch.nn.Softmax)
+        body = model[:-1] if softmax_last else model
+        optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def train_step(b):
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(body(b[0]), b[1]).backward()
+            optimizer.step()
+
+        def predict_step(b):
+            with torch.no_grad():
+                model.eval()
+                model(b[0])
+                model.train()
+
+        train, _ = timed_steps(train_step, batches, TRAIN_SECONDS / 2)
+        predict, _ = timed_steps(predict_step, batches, PREDICT_SECONDS / 2)
+        per_layout["NHWC" if channels_last else "NCHW"] = (train, predict)
+    layout = max(per_layout, key=lambda name: per_layout[name][0])  # the faster layout counts
+    return {"train": per_layout[layout][0], "predict": max(p for _, p in per_layout.values()), "layout": layout}
+
+
+def worker_keras(model_name, batch, config, input_shape):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+    import keras
+    model = keras.Sequential([keras.Input(shape=input_shape)])
+    for entry in config["layers"]:
+        kind, cfg = entry["class_name"], dict(entry["config"])
+        if kind == "InputLayer":
+            continue
+        keep = {"Conv2D": ("filters", "kernel_size", "strides", "padding", "activation"),
+                "MaxPooling2D": ("pool_size", "strides", "padding"), "Dropout": ("rate",),
+                "Flatten": (), "Dense": ("units", "activation"), "Activation": ("activation",)}[kind]
+        model.add(getattr(keras.layers, kind)(**{k: cfg[k] for k in keep}))
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+    batches = make_data(input_shape, batch)
+    train, _ = timed_steps(lambda b: model.train_on_batch(*b), batches, TRAIN_SECONDS)
+    predict, _ = timed_steps(lambda b: model.predict_on_batch(b[0]), batches, PREDICT_SECONDS)
+    return {"train": train, "predict": predict, "versions": f"keras {keras.__version__}, tf {tf.__version__}"}
+
+
+def run_worker(args) -> None:
+    spec = json.loads(args.worker)
+    kind = spec["framework"]
+    if kind == "torch":
+        result = worker_torch(spec["model"], spec["batch"], spec["config"], tuple(spec["input_shape"]))
+    elif kind == "keras":
+        result = worker_keras(spec["model"], spec["batch"], spec["config"], tuple(spec["input_shape"]))
+    else:
+        result = worker_tinycnn(spec["model"], spec["batch"], kind.split(":")[1])
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+# ----- driver -------------------------------------------------------------------------------
+def measure(python, spec) -> dict | None:
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "NUMBA_NUM_THREADS": str(THREADS)}
+    done = subprocess.run([python, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True, env=env)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  {spec['framework']} on {spec['model']} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+    return None
+
+
+def sgemm_gflops() -> float:
+    import numpy as np
+    a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(10):
+        a @ a
+    return 10 * 2 * 1024 ** 3 / (time.perf_counter() - start) / 1e9
+
+
+def training_flops(model, batch) -> float:
+    """Forward FLOPs x 3 (forward, and the two gradient GEMMs of backward) per image."""
+    from tinycnn.profiling import layer_work
+    import numpy as np
+    shape = (batch, *model.input_shape[1:])
+    total = 0
+    for layer in model.layers:
+        total += layer_work(layer, shape)[1]
+        shape = (batch, *layer.output_shape[1:])
+    return 3 * total / batch
+
+
+def machine_description() -> str:
+    import numpy as np
+    import numba
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    try:
+        import torch
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "not installed"
+    return (f"{cpu}, {os.cpu_count()} cores; {THREADS} threads for every framework (BLAS, Numba, torch, TF); "
+            f"Python {platform.python_version()}, NumPy {np.__version__}, Numba {numba.__version__}, "
+            f"PyTorch {torch_version}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", default=",".join(SEED_MODELS))
+    parser.add_argument("--tiers", default="numpy,numba")
+    parser.add_argument("--keras-python", default="/work/kerasenv/bin/python")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = parser.parse_args()
+    if args.worker:
+        return run_worker(args)
+
+    from tinycnn import zoo
+    frameworks = [f"tinycnn:{t}" for t in args.tiers.split(",")]
+    try:
+        import torch  # noqa: F401
+        frameworks.append("torch")
+    except ImportError:
+        print("PyTorch not installed: its column is skipped (pip install torch==2.13.0)")
+    if Path(args.keras_python).exists():
+        frameworks.append("keras")
+    results = {}
+    for model_name in args.models.split(","):
+        model = zoo.build(model_name)
+        base = {"model": model_name, "batch": SEED_MODELS[model_name], "config": model.get_config(),
+                "input_shape": list(model.input_shape[1:])}
+        for round_ in range(args.repeats):
+            for framework in frameworks:  # alternate frameworks within every round
+                python = args.keras_python if framework == "keras" else sys.executable
+                result = measure(python, {**base, "framework": framework})
+                print(f"{model_name} round {round_ + 1} {framework}: {result}", flush=True)
+                if result:
+                    results.setdefault((model_name, framework), []).append(result)
+    write_table(args.out, results, frameworks, sgemm_gflops(), machine_description())
+
+
+def write_table(path, results, frameworks, sgemm, machine) -> None:
+    from tinycnn import zoo
+    lines = ["# Seed-model benchmark", "", f"Machine: {machine}.", "",
+             f"Machine sgemm rate (NumPy float32 1024^3, {THREADS} threads): {sgemm:.1f} GFLOP/s.", "",
+             "Images per second, median of rounds (training = one optimizer step per batch on random data; "
+             "predict = inference forward). Ratio = tinycnn numba / PyTorch. GFLOP/s = training FLOPs "
+             "(3 x forward) x images/s. RSS = peak resident memory of the worker process.", "",
+             "| model | batch | framework | train img/s | predict img/s | train GFLOP/s | peak RSS MB |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    ratios = []
+    for model_name, batch in SEED_MODELS.items():
+        flops = training_flops(zoo.build(model_name, compile=False), batch)
+        for framework in frameworks:
+            runs = results.get((model_name, framework))
+            if not runs:
+                continue
+            train = statistics.median(r["train"] for r in runs)
+            predict = statistics.median(r["predict"] for r in runs)
+            rss = statistics.median(r["rss_mb"] for r in runs)
+            label = framework + (f" ({runs[0]['layout']})" if "layout" in runs[0] else "")
+            lines.append(f"| {model_name} | {batch} | {label} | {train:.0f} | {predict:.0f} | "
+                         f"{train * flops / 1e9:.1f} | {rss:.0f} |")
+        mine, theirs = results.get((model_name, "tinycnn:numba")), results.get((model_name, "torch"))
+        numpy_runs = results.get((model_name, "tinycnn:numpy"))
+        if mine and theirs:
+            ratios.append((model_name,
+                           statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in theirs),
+                           statistics.median(r["predict"] for r in mine) / statistics.median(r["predict"] for r in theirs),
+                           statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in numpy_runs)
+                           if numpy_runs else float("nan")))
+    if ratios:
+        lines += ["", "| model | numba/torch train | numba/torch predict | numba/numpy train |",
+                  "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {m} | {t:.2f}x | {p:.2f}x | {n:.2f}x |" for m, t, p, n in ratios]
+    Path(path).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
