@@ -10,6 +10,8 @@ For one spatial axis of size ``n``, window ``k`` and stride ``s``:
 """
 from __future__ import annotations
 
+import numbers
+
 PADDINGS = ("valid", "same")
 
 
@@ -25,11 +27,13 @@ def window_geometry(n: int, k: int, s: int, padding: str) -> tuple[int, int, int
 def pair(value, name: str, op: str) -> tuple[int, int]:
     """Normalise an int or a pair of ints (kernel size, strides) to a tuple of two ints
     of at least 1, raising a ValueError that names ``op`` and ``name`` otherwise."""
-    if isinstance(value, (int,)) and not isinstance(value, bool):
+    # numbers.Integral: Python ints and NumPy integers (np.int64(2), or the items of an
+    # integer array) are all accepted; bools are not sizes.
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value, value)
     try:
         a, b = value
-        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))
+        ok = all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (a, b))
     except (TypeError, ValueError):
         ok = False
     if not ok:

@@ -29,7 +29,10 @@ def to_float_array(value, dtype=None, what: str = "tensor") -> np.ndarray:
         )
     if dtype is not None:
         target = np.dtype(dtype)
-    elif kind == "f" and not isinstance(value, (float, list, tuple)):
+    elif kind == "f" and (isinstance(value, np.generic)
+                          or not isinstance(value, (float, list, tuple))):
+        # NumPy scalars keep their precision too: np.float64 subclasses float, and an op
+        # on 0-d arrays returns one, so testing for float alone would turn it into float32.
         target = array.dtype
     else:
         target = np.dtype(np.float32)
