@@ -19,6 +19,8 @@ import os
 _TIERS = {
     "reference": ("tinycnn.kernels.reference", "ReferenceBackend"),
     "numpy": ("tinycnn.kernels.numpy_tier", "NumpyBackend"),
+    "numba": ("tinycnn.kernels.numba_cpu", "NumbaBackend"),
+    "cuda": ("tinycnn.kernels.cuda", "CudaBackend"),
 }
 _instances: dict = {}
 _current = None

@@ -5,7 +5,7 @@ import tinycnn
 from tinycnn import functional as F
 
 
-def test_numpy_and_reference_tiers_agree_on_a_small_network():
+def test_numpy_and_reference_tiers_agree_on_a_small_network(restore_backend):
     r = np.random.default_rng(1)
     x, w, b = r.normal(size=(2, 7, 7, 3)), r.normal(size=(3, 3, 3, 4)), r.normal(size=4)
     results = {}

@@ -344,7 +344,13 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
     y_pred = tensor(y_pred, "binary_crossentropy")
     y_true = _targets_like(y_true, y_pred, "binary_crossentropy")
     if from_logits:
-        per_item = relu(y_pred) - y_pred * y_true + log(1 + exp(-abs(y_pred)))
+        # TensorFlow's sigmoid_cross_entropy_with_logits, kink included: the branch for
+        # z >= 0 is taken at z = 0, so the gradient there is sigmoid(0) - y = 0.5 - y
+        # (relu(z) and |z| written with a constant mask, not relu/abs, whose gradient at 0 is 0)
+        positive = y_pred.data >= 0
+        mask = Tensor(positive.astype(y_pred.dtype))
+        sign = Tensor(np.where(positive, 1, -1).astype(y_pred.dtype))
+        per_item = y_pred * mask - y_pred * y_true + log(1 + exp(-(y_pred * sign)))
     else:
         p = clip(y_pred, EPSILON, 1 - EPSILON)
         per_item = -(y_true * log(p) + (1 - y_true) * log(1 - p))
