@@ -1,0 +1,181 @@
+"""Keras weights files, both ways, through h5py (``pip install 'tinycnn[keras]'``).
+
+Reading (:func:`load_weights`) understands the two HDF5 layouts Keras has written:
+
+* **Keras 3** ``model.save_weights('x.weights.h5')``: a group ``layers/<key>/vars`` per
+  layer, holding datasets ``0``, ``1``, ... in the layer's weight order. ``<key>`` is not the
+  layer's name but its class name in snake case, numbered per class in the order of
+  ``model.layers``: ``conv2d``, ``conv2d_1``, ``dense``, ``max_pooling2d``, ... (Keras 3's
+  ``saving_lib``), so files port between models whatever their layers are called.
+* **Keras 2 / tf.keras** ``model.save_weights('x.h5')`` (and the ``model_weights`` group of a
+  whole-model ``model.save('x.h5')``): the root attribute ``layer_names`` lists the layers
+  in order, each layer group's attribute ``weight_names`` lists its datasets in weight order.
+
+Either way the file's layers that hold weights are matched, in order, with the model's layers
+that hold weights, and every array must have the model's shape: a missing or extra layer or
+a wrong shape raises ``ValueError`` naming the layer. Kernels are stored exactly as tinycnn
+keeps them (Conv2D ``(kh, kw, in, out)``, Dense ``(in, out)``, Flatten in H, W, C order), so
+no array is transposed.
+
+Writing (:func:`save_weights`) produces Keras 3's layout, which Keras 3's
+``model.load_weights`` reads into the same architecture.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+
+import numpy as np
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError("reading and writing Keras .h5 weights files needs h5py: "
+                          "pip install 'tinycnn[keras]'  (or: pip install h5py)") from None
+    return h5py
+
+
+def is_hdf5(path) -> bool:
+    """Whether the file at ``path`` starts with the HDF5 signature."""
+    with open(os.fspath(path), "rb") as handle:
+        return handle.read(8) == HDF5_SIGNATURE
+
+
+def keras_key(class_name: str) -> str:
+    """Keras's ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def keras3_keys(layers) -> list[str]:
+    """The group name Keras 3 gives each layer: class name in snake case, numbered per class."""
+    used: dict = defaultdict(int)
+    keys = []
+    for layer in layers:
+        base = keras_key(type(layer).__name__)
+        count = used[base]
+        used[base] += 1
+        keys.append(base if count == 0 else f"{base}_{count}")
+    return keys
+
+
+def _text(value) -> str:
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def _read_keras2(root) -> list[tuple[str, list]]:
+    """``[(layer name, [arrays])]`` for the layers with weights, in the file's order."""
+    entries = []
+    for name in (_text(n) for n in root.attrs["layer_names"]):
+        group = root[name]
+        weight_names = [_text(w) for w in group.attrs.get("weight_names", [])]
+        if weight_names:
+            entries.append((name, [np.asarray(group[w]) for w in weight_names]))
+    return entries
+
+
+def _read_keras3(root) -> dict:
+    """``{group key: [arrays]}`` for the layer groups that hold weights."""
+    found = {}
+    for key, group in root["layers"].items():
+        variables = group.get("vars")
+        if variables is not None and len(variables):
+            found[key] = [np.asarray(variables[str(i)]) for i in range(len(variables))]
+    return found
+
+
+def read(path) -> tuple[str, object]:
+    """``('keras2', [(name, arrays), ...])`` or ``('keras3', {key: arrays})`` from a file."""
+    h5py = _h5py()
+    path = os.fspath(path)
+    with h5py.File(path, "r") as handle:
+        root = handle["model_weights"] if "model_weights" in handle else handle
+        if "layer_names" in root.attrs:
+            return "keras2", _read_keras2(root)
+        if "layers" in root:
+            return "keras3", _read_keras3(root)
+    raise ValueError(f"load_weights: {path!r} is an HDF5 file but not a Keras weights file "
+                     "(no 'layer_names' attribute as Keras 2 writes, no 'layers' group as Keras 3 writes)")
+
+
+def _describe(layer) -> str:
+    return f'layer "{layer.name}" ({type(layer).__name__})'
+
+
+def _check_shapes(layer, arrays, source, what) -> None:
+    expected = [tuple(w.shape) for w in layer.weights]
+    given = [tuple(a.shape) for a in arrays]
+    if expected != given:
+        raise ValueError(f"{what}: {_describe(layer)} has weights of shapes {expected}, but the file "
+                         f"has {given} for {source}: the file comes from another architecture")
+
+
+def assignments(model, path, what="load_weights") -> list[tuple[object, list]]:
+    """``[(layer, [arrays])]``: the file's arrays matched to the model's layers, checked."""
+    kind, content = read(path)
+    holders = [layer for layer in model.layers if layer.weights]
+    pairs = []
+    if kind == "keras2":
+        for i, layer in enumerate(holders):
+            if i >= len(content):
+                raise ValueError(f"{what}: the file has weights for {len(content)} layers, but the model "
+                                 f"has {len(holders)}; nothing in the file for {_describe(layer)}")
+            name, arrays = content[i]
+            _check_shapes(layer, arrays, f'layer "{name}"', what)
+            pairs.append((layer, arrays))
+        if len(content) > len(holders):
+            extra = ", ".join(f'"{name}"' for name, _ in content[len(holders):])
+            raise ValueError(f"{what}: the file has weights for {len(content)} layers, but the model has "
+                             f"only {len(holders)}; no layer of the model for file layer(s) {extra}")
+        return pairs
+    keys = dict(zip(map(id, model.layers), keras3_keys(model.layers)))
+    unused = dict(content)
+    for layer in holders:
+        key = keys[id(layer)]
+        if key not in content:
+            raise ValueError(f"{what}: the file has no weights for {_describe(layer)} (Keras 3 group "
+                             f"'layers/{key}'); the file has {sorted(content)}: another architecture")
+        _check_shapes(layer, content[key], f"'layers/{key}'", what)
+        pairs.append((layer, content[key]))
+        unused.pop(key)
+    if unused:
+        raise ValueError(f"{what}: the file has weights for layer(s) {sorted(unused)} that this model "
+                         "lacks: the file comes from another architecture")
+    return pairs
+
+
+def load_weights(model, path) -> None:
+    """Load a Keras 3 ``.weights.h5`` or Keras 2 ``.h5``/``.hdf5`` file into ``model``
+    (all checks run before any weight is changed)."""
+    for layer, arrays in assignments(model, path):
+        layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(arrays, layer.weights)])
+
+
+def save_weights(model, path) -> None:
+    """Write ``model``'s weights in Keras 3's ``.weights.h5`` layout (written to a temporary
+    file in the same folder, then moved over ``path``)."""
+    h5py = _h5py()
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        with h5py.File(tmp, "w") as handle:
+            layers = handle.create_group("layers")
+            for layer, key in zip(model.layers, keras3_keys(model.layers)):
+                variables = layers.create_group(key).create_group("vars")
+                variables.attrs["name"] = layer.name
+                for i, w in enumerate(layer.weights):
+                    variables.create_dataset(str(i), data=w.data)
+            handle.create_group("vars").attrs["name"] = model.name
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
