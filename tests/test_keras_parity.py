@@ -31,8 +31,12 @@ import pytest
 
 import tinycnn
 from tinycnn import constraints, keras_h5, layers, losses, optimizers, zoo
+
 from tinycnn.models import Sequential
 from tinycnn.tensor import Tensor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+from deterministic import hash_uniform  # noqa: E402  (shared with the generator)
 
 GOLDEN = Path(__file__).resolve().parent / "reference" / "golden"
 TOL_FORWARD, TOL_GRAD, TOL_OPTIMIZER, TOL_MODEL = 1e-5, 1e-4, 1e-4, 1e-4
@@ -81,23 +85,7 @@ def leaf(array) -> Tensor:
     return Tensor(np.array(array, dtype=np.float32), requires_grad=True)
 
 
-# ----- deterministic weights: the same functions as in make_keras_golden.py -------------------
-def splitmix64(n: int, seed: int) -> np.ndarray:
-    m = np.uint64
-    with np.errstate(over="ignore"):
-        z = np.arange(n, dtype=np.uint64) + m(int(seed) << 32)
-        z = z + m(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> m(30))) * m(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> m(27))) * m(0x94D049BB133111EB)
-        return z ^ (z >> m(31))
-
-
-def hash_uniform(shape, seed: int, limit: float) -> np.ndarray:
-    n = int(np.prod(shape, dtype=np.int64))
-    u = (splitmix64(n, seed) >> np.uint64(11)).astype(np.float64) / 2.0 ** 53
-    return ((2.0 * u - 1.0) * float(limit)).astype(np.float32).reshape(tuple(shape))
-
-
+# ----- deterministic weights (tests/reference/deterministic.py, shared with the generator) ---
 def initial_weights(weight_meta) -> list:
     """The golden file's initial weights, recomputed, and checked against its sums."""
     weights = [hash_uniform(w["shape"], w["seed"], w["limit"]) for w in weight_meta]

@@ -46,6 +46,9 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 import tf_keras  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from deterministic import hash_uniform, splitmix64  # noqa: E402
+
 tf.config.experimental.enable_op_determinism()
 tf.get_logger().setLevel("ERROR")
 
@@ -73,27 +76,7 @@ def save(name: str, arrays: dict, meta: dict) -> None:
     np.savez_compressed(os.path.join(GOLDEN, name), **payload)
 
 
-# ----- deterministic weights shared with the tests ------------------------------------------
-def splitmix64(n: int, seed: int) -> np.ndarray:
-    """splitmix64 of (seed << 32) + index for index 0..n-1, in wrapping uint64 arithmetic."""
-    m = np.uint64
-    with np.errstate(over="ignore"):
-        z = np.arange(n, dtype=np.uint64) + m(int(seed) << 32)
-        z = z + m(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> m(30))) * m(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> m(27))) * m(0x94D049BB133111EB)
-        return z ^ (z >> m(31))
-
-
-def hash_uniform(shape, seed: int, limit: float) -> np.ndarray:
-    """Uniform in [-limit, limit], reproducible bit for bit on any platform: the top 53
-    bits of splitmix64 as u in [0, 1), then (2u - 1) * limit in float64 (exactly rounded),
-    then float32."""
-    n = int(np.prod(shape, dtype=np.int64))
-    u = (splitmix64(n, seed) >> np.uint64(11)).astype(np.float64) / 2.0 ** 53
-    return ((2.0 * u - 1.0) * float(limit)).astype(np.float32).reshape(tuple(shape))
-
-
+# ----- deterministic weights shared with the tests (tests/reference/deterministic.py) ----
 def hash_indices(size: int, count: int, seed: int) -> np.ndarray:
     """``count`` distinct flat indices below ``size``, sorted (same rule as the tests)."""
     candidates = (splitmix64(4 * count, seed) % np.uint64(size)).astype(np.int64)
