@@ -222,7 +222,7 @@ class NumpyBackend:
         p -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
         m += (g - m) * (1 - beta_1)
         v += (g * g - v) * (1 - beta_2)
-        alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        alpha = float(lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t))  # a Python float: no float64 upcast
         p -= alpha * m / (np.sqrt(v) + eps)
 
     def adamax_update(self, p, g, m, u, lr, beta_1, beta_2, eps, t):

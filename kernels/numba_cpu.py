@@ -1,0 +1,470 @@
+"""The ``numba`` kernel tier: compiled CPU loops, the default tier.
+
+Same contract as :class:`kernels.numpy_tier.NumpyBackend` (NHWC, ``pads`` as
+``((top, bottom), (left, right))``, ``(output, ctx)`` from each forward), with the hot loops
+compiled by Numba:
+
+* convolution is still im2col + GEMM, but im2col and col2im are compiled loops split over
+  the cores, the GEMMs stay on BLAS (NumPy ``@``), and the padded input and the ``cols``
+  matrix live in scratch buffers reused from call to call. ``cols`` gets a column of ones
+  when there is a bias, so the bias is added by the forward GEMM and its gradient comes
+  out of the dW GEMM. The backward rebuilds ``cols`` from the input rather than keeping
+  it alive between the passes: that costs one more im2col but saves a ``kh*kw``-times
+  larger copy of every conv input for the whole training step;
+* pooling, relu, dropout's threshold, the fused softmax + cross-entropy and the optimizer
+  updates are single passes over memory (NumPy needs several temporaries for each).
+
+Every kernel computes in the dtype of its arrays (float32 stays float32; scalars are cast
+to that dtype before the call) and works for float64 too. Kernels are compiled on first
+use and cached on disk (``cache=True``), so only the first run on a machine pays the
+compile time. Elementwise loops use ``prange`` even where one thread would do: it tells
+Numba the iterations are independent, which lets it vectorise them.
+"""
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import numba
+import numpy as np
+from numba import prange
+
+from . import threads  # noqa: F401  (sets OpenMP's wait policy before Numba's pool starts)
+from .numpy_tier import NumpyBackend
+
+_compiled = numba.njit(cache=True)
+_compiled_parallel = numba.njit(cache=True, parallel=True)
+
+
+# ----- convolution: im2col and its adjoint -----------------------------------------------
+@_compiled
+def _real_taps(c_start, kw, w):
+    """The kernel columns [b0, b1) whose input column c_start + b lies inside [0, w)."""
+    b0 = min(max(-c_start, 0), kw)
+    return b0, max(min(kw, w - c_start), b0)
+
+
+@_compiled_parallel
+def _pad_into(x, top, left, xp):
+    """xp = x surrounded by zeros, x's pixel (r, c) landing at (top + r, left + c)."""
+    n, h, w, _ = x.shape
+    for img in prange(n):
+        xp[img] = 0
+        xp[img, top:top + h, left:left + w, :] = x[img]
+
+
+@_compiled_parallel
+def _im2col(xp_rows, cin, kh, kw, sh, sw, oh, ow, cols):
+    """cols[(n*oh + i)*ow + j, (a*kw + b)*C + c] = xp[n, i*sh + a, j*sw + b, c] for the
+    padded input seen as rows ``xp_rows`` (N, Hp, Wp*C): each tap row a of a window is one
+    contiguous run of kw*C values. When ``cols`` has one column more than kh*kw*C, that
+    column is set to 1 (the input that the bias multiplies). One (image, output row) per task."""
+    n = xp_rows.shape[0]
+    run = kw * cin
+    with_ones = cols.shape[1] > kh * run
+    for task in prange(n * oh):
+        img, i = task // oh, task % oh
+        for j in range(ow):
+            window = cols[task * ow + j]
+            for a in range(kh):
+                window[a * run:(a + 1) * run] = xp_rows[img, i * sh + a, j * sw * cin:j * sw * cin + run]
+            if with_ones:
+                window[kh * run] = 1
+
+
+@_compiled_parallel
+def _col2im(dcols, kh, kw, sh, sw, top, left, oh, ow, dx_rows):
+    """The adjoint of :func:`_im2col`: dx[n, r, c, :] = sum of the dcols entries that
+    im2col copied from x[n, r, c, :]. Each task owns one (image, input row) of ``dx_rows``
+    (N, H, W*C) and gathers the tap rows a with i*sh + a - top = r, so tasks never collide."""
+    n, h, row_len = dx_rows.shape
+    cin = dcols.shape[1] // (kh * kw)
+    w = row_len // cin
+    for task in prange(n * h):
+        img, r = task // h, task % h
+        out = dx_rows[img, r]
+        out[:] = 0
+        for a in range(kh):
+            di = r + top - a                         # = i * sh for the output row i
+            if di < 0 or di % sh != 0 or di // sh >= oh:
+                continue
+            first_row = (img * oh + di // sh) * ow
+            for j in range(ow):
+                c_start = j * sw - left
+                b0, b1 = _real_taps(c_start, kw, w)
+                src = dcols[first_row + j, (a * kw + b0) * cin:(a * kw + b1) * cin]
+                dst = out[(c_start + b0) * cin:(c_start + b1) * cin]
+                for k in range(src.size):
+                    dst[k] += src[k]
+
+
+# ----- pooling ----------------------------------------------------------------------------
+@_compiled_parallel
+def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
+    """y[n,i,j,ch] = max of x over the real cells of the window; winner[n,i,j,ch] = the
+    flat index (r*W + c)*C + ch of the first maximum in row-major order (strict >; a NaN
+    counts as the maximum, as in np.argmax). Padded cells are never visited, so they never
+    win."""
+    n, h, w, channels = x.shape
+    _, oh, ow, _ = y.shape
+    for task in prange(n * oh):
+        img, i = task // oh, task % oh
+        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
+        for j in range(ow):
+            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+            best, best_at = y[img, i, j], winner[img, i, j]
+            for ch in range(channels):
+                best[ch] = x[img, r0, c0, ch]
+                best_at[ch] = (r0 * w + c0) * channels + ch
+            for r in range(r0, r1):
+                for c in range(c0, c1):
+                    for ch in range(channels):
+                        value = x[img, r, c, ch]
+                        if value > best[ch] or (value != value and best[ch] == best[ch]):
+                            best[ch] = value
+                            best_at[ch] = (r * w + c) * channels + ch
+
+
+@_compiled_parallel
+def _max_pool_backward(dy, winner, dx_flat):
+    """dx_flat[n, winner[n,i,j,ch]] += dy[n,i,j,ch]; dx_flat is (N, H*W*C), zeroed here.
+    One image per task (windows of one image may share a winner)."""
+    n, oh, ow, channels = dy.shape
+    for img in prange(n):
+        dx_flat[img, :] = 0
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(channels):
+                    dx_flat[img, winner[img, i, j, ch]] += dy[img, i, j, ch]
+
+
+@_compiled_parallel
+def _avg_pool_forward(x, ph, pw, sh, sw, top, left, y):
+    """y[n,i,j,:] = (sum of x over the real cells of the window) / (their number)."""
+    n, h, w, channels = x.shape
+    _, oh, ow, _ = y.shape
+    for task in prange(n * oh):
+        img, i = task // oh, task % oh
+        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
+        for j in range(ow):
+            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+            out = y[img, i, j]
+            out[:] = 0
+            for r in range(r0, r1):
+                for c in range(c0, c1):
+                    for ch in range(channels):
+                        out[ch] += x[img, r, c, ch]
+            count = y.dtype.type((r1 - r0) * (c1 - c0))
+            for ch in range(channels):
+                out[ch] /= count
+
+
+@_compiled_parallel
+def _avg_pool_backward(dy, ph, pw, sh, sw, top, left, dx):
+    """Each real cell of window (i, j) receives dy[n,i,j,:] / (number of real cells).
+    One image per task (overlapping windows of one image add into the same cells)."""
+    n, h, w, channels = dx.shape
+    _, oh, ow, _ = dy.shape
+    for img in prange(n):
+        dx[img] = 0
+        for i in range(oh):
+            r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
+            for j in range(ow):
+                c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+                count = dy.dtype.type((r1 - r0) * (c1 - c0))
+                for r in range(r0, r1):
+                    for c in range(c0, c1):
+                        for ch in range(channels):
+                            dx[img, r, c, ch] += dy[img, i, j, ch] / count
+
+
+# ----- elementwise: relu, dropout -----------------------------------------------------------
+@_compiled_parallel
+def _relu_forward(x, y):
+    """y = x where x >= 0 else 0 (NaN passes through, as with np.maximum)."""
+    for k in prange(x.size):
+        y[k] = 0 if x[k] < 0 else x[k]
+
+
+@_compiled_parallel
+def _relu_backward(y, dy, dx):
+    """dx = dy where y > 0 else 0."""
+    for k in prange(y.size):
+        dx[k] = dy[k] if y[k] > 0 else 0
+
+
+@_compiled_parallel
+def _dropout_threshold(uniforms, rate, scale, mask):
+    """mask = scale where the uniform draw is >= rate (kept), else 0."""
+    for k in prange(uniforms.size):
+        mask[k] = scale if uniforms[k] >= rate else 0
+
+
+# ----- softmax + cross-entropy ---------------------------------------------------------------
+@_compiled
+def _softmax_rows(z, p, row):
+    """p[row] = softmax(z[row]); returns log of the shifted normaliser and the row max,
+    so that log p_k = z_k - max - log_normaliser."""
+    top = z[row, 0]
+    for k in range(1, z.shape[1]):
+        top = max(top, z[row, k])
+    total = z.dtype.type(0)
+    for k in range(z.shape[1]):
+        p[row, k] = np.exp(z[row, k] - top)
+        total += p[row, k]
+    for k in range(z.shape[1]):
+        p[row, k] /= total
+    return np.log(total), top
+
+
+@_compiled
+def _softmax_xent_labels(z, labels, losses, grad):
+    """losses[n] = log sum_k e^{z_nk} - z_{n,label};  grad = softmax(z) - onehot(label)."""
+    for row in range(z.shape[0]):
+        log_total, top = _softmax_rows(z, grad, row)
+        label = labels[row]
+        losses[row] = log_total - (z[row, label] - top)
+        grad[row, label] -= 1
+
+
+@_compiled
+def _softmax_xent_rows(z, targets, losses, grad):
+    """losses[n] = -sum_k y_nk log p_nk;  grad = p * sum_k y_nk - y."""
+    for row in range(z.shape[0]):
+        log_total, top = _softmax_rows(z, grad, row)
+        loss = z.dtype.type(0)
+        weight = z.dtype.type(0)
+        for k in range(z.shape[1]):
+            loss -= targets[row, k] * (z[row, k] - top - log_total)
+            weight += targets[row, k]
+        losses[row] = loss
+        for k in range(z.shape[1]):
+            grad[row, k] = grad[row, k] * weight - targets[row, k]
+
+
+# ----- optimizer updates (flat, in place) ------------------------------------------------------
+@_compiled_parallel
+def _sgd(p, g, velocity, lr, momentum, nesterov):
+    """Without velocity: p -= lr g. With: v = momentum v - lr g, then
+    p += momentum v - lr g (nesterov) or p += v."""
+    for k in prange(p.size):
+        if velocity is None:
+            p[k] -= lr * g[k]
+        else:
+            velocity[k] = momentum * velocity[k] - lr * g[k]
+            if nesterov:
+                p[k] += momentum * velocity[k] - lr * g[k]
+            else:
+                p[k] += velocity[k]
+
+
+@_compiled_parallel
+def _rmsprop(p, g, avg_sq, mom, avg_g, lr, rho, one_minus_rho, momentum, eps):
+    """a = rho a + (1-rho) g^2; denominator a + eps, minus mg^2 when centered (mg = rho mg
+    + (1-rho) g); inc = lr g / sqrt(denominator); p -= inc, or with momentum m = momentum m
+    + inc, p -= m."""
+    for k in prange(p.size):
+        avg_sq[k] = rho * avg_sq[k] + one_minus_rho * g[k] * g[k]
+        denom = avg_sq[k] + eps
+        if avg_g is not None:
+            avg_g[k] = rho * avg_g[k] + one_minus_rho * g[k]
+            denom -= avg_g[k] * avg_g[k]
+        inc = lr * g[k] / np.sqrt(denom)
+        if mom is not None:
+            mom[k] = momentum * mom[k] + inc
+            p[k] -= mom[k]
+        else:
+            p[k] -= inc
+
+
+@_compiled_parallel
+def _adam(p, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, eps):
+    """m += (g - m)(1-b1); v += (g^2 - v)(1-b2); p -= alpha m / (sqrt(v) + eps)."""
+    for k in prange(p.size):
+        m[k] += (g[k] - m[k]) * one_minus_beta_1
+        v[k] += (g[k] * g[k] - v[k]) * one_minus_beta_2
+        p[k] -= alpha * m[k] / (np.sqrt(v[k]) + eps)
+
+
+@_compiled_parallel
+def _adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps):
+    """m += (g - m)(1-b1); u = max(b2 u, |g|); p -= step m / (u + eps)."""
+    for k in prange(p.size):
+        m[k] += (g[k] - m[k]) * one_minus_beta_1
+        u[k] = max(beta_2 * u[k], abs(g[k]))
+        p[k] -= step * m[k] / (u[k] + eps)
+
+
+def _flat(*arrays):
+    """1-D views of C-contiguous arrays (None stays None), or None if any array would need
+    a copy (an in-place update through a copy would be lost)."""
+    if any(a is not None and not a.flags.c_contiguous for a in arrays):
+        return None
+    return [None if a is None else a.reshape(-1) for a in arrays]
+
+
+def _out_size(n, k, s, pad_before, pad_after):
+    return (n + pad_before + pad_after - k) // s + 1
+
+
+class NumbaBackend(NumpyBackend):
+    """Numba-compiled kernels; everything not overridden comes from the NumPy tier."""
+
+    name = "numba"
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def _scratch(self, purpose, shape, dtype):
+        """A scratch array of ``shape`` reused between calls (one growing buffer per purpose,
+        dtype and Python thread). Its contents are valid until the next call that asks for
+        the same purpose, so kernels only use it within one call."""
+        buffers = self._local.__dict__.setdefault("buffers", {})
+        key, size = (purpose, np.dtype(dtype)), int(np.prod(shape))
+        if key not in buffers or buffers[key].size < size:
+            buffers[key] = np.empty(size, dtype=dtype)
+        return buffers[key][:size].reshape(shape)
+
+    # ----- convolution ----------------------------------------------------------------
+    def _cols(self, x, window, strides, pads, out_hw, ones_column):
+        """im2col of ``x`` into the scratch buffer, shape (N*oh*ow, kh*kw*cin), with a last
+        column of ones appended when ``ones_column``."""
+        (kh, kw), (oh, ow) = window, out_hw
+        n, h, w, cin = x.shape
+        (top, bottom), (left, right) = pads
+        if top == bottom == left == right == 0:
+            xp = np.ascontiguousarray(x)
+        else:
+            xp = self._scratch("padded", (n, h + top + bottom, w + left + right, cin), x.dtype)
+            _pad_into(x, top, left, xp)
+        cols = self._scratch("cols", (n * oh * ow, kh * kw * cin + ones_column), x.dtype)
+        _im2col(xp.reshape(n, xp.shape[1], -1), cin, kh, kw, *strides, oh, ow, cols)
+        return cols
+
+    def conv2d_forward(self, x, w, b, strides, pads):
+        """y = im2col(x) @ w.reshape(kh*kw*cin, cout) + b (see the NumPy tier). The bias rides
+        in the same GEMM: ``[cols, 1] @ [W; b] = cols @ W + b``, saving a pass over y."""
+        n, h, wd, cin = x.shape
+        kh, kw, _, cout = w.shape
+        out_hw = (_out_size(h, kh, strides[0], *pads[0]), _out_size(wd, kw, strides[1], *pads[1]))
+        cols = self._cols(x, (kh, kw), strides, pads, out_hw, ones_column=b is not None)
+        weights = w.reshape(kh * kw * cin, cout)
+        if b is not None:
+            weights = np.concatenate([weights, b.reshape(1, cout)])
+        y = cols @ weights
+        ctx = SimpleNamespace(x=x, w=w, strides=strides, pads=pads, out_hw=out_hw,
+                              has_bias=b is not None)
+        return y.reshape(n, *out_hw, cout), ctx
+
+    def conv2d_backward(self, ctx, dy):
+        """[dW; db] = [cols, 1]^T @ dY with cols rebuilt from x (the ones column sums dY
+        over the rows, which is db); dcols = dY @ W^T; dx = col2im(dcols)."""
+        kh, kw, cin, cout = ctx.w.shape
+        taps = kh * kw * cin
+        dy2 = dy.reshape(-1, cout)
+        cols = self._cols(ctx.x, (kh, kw), ctx.strides, ctx.pads, ctx.out_hw, ctx.has_bias)
+        dweights = cols.T @ dy2
+        dw = dweights[:taps].reshape(ctx.w.shape)
+        db = dweights[taps] if ctx.has_bias else None
+        w2 = ctx.w.reshape(taps, cout)
+        dcols = self._scratch("dcols", (dy2.shape[0], taps), np.result_type(dy2, w2))
+        np.matmul(dy2, w2.T, out=dcols)
+        dx = np.empty(ctx.x.shape, dtype=dcols.dtype)
+        n, h, w, _ = dx.shape
+        _col2im(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], *ctx.out_hw,
+                dx.reshape(n, h, w * cin))
+        return dx, dw, db
+
+    # ----- pooling --------------------------------------------------------------------
+    @staticmethod
+    def _pool_out_shape(x, pool, strides, pads):
+        n, h, w, c = x.shape
+        return (n, _out_size(h, pool[0], strides[0], *pads[0]),
+                _out_size(w, pool[1], strides[1], *pads[1]), c)
+
+    def max_pool2d_forward(self, x, pool, strides, pads):
+        """Max over the real cells of each window; ctx keeps each output's winning cell."""
+        out_shape = self._pool_out_shape(x, pool, strides, pads)
+        y = np.empty(out_shape, dtype=x.dtype)
+        winner = np.empty(out_shape, dtype=np.intp)
+        _max_pool_forward(x, *pool, *strides, pads[0][0], pads[1][0], y, winner)
+        return y, SimpleNamespace(winner=winner, x_shape=x.shape)
+
+    def max_pool2d_backward(self, ctx, dy):
+        n = ctx.x_shape[0]
+        dx = np.empty(ctx.x_shape, dtype=dy.dtype)
+        _max_pool_backward(dy, ctx.winner, dx.reshape(n, -1))
+        return dx
+
+    def avg_pool2d_forward(self, x, pool, strides, pads):
+        y = np.empty(self._pool_out_shape(x, pool, strides, pads), dtype=x.dtype)
+        _avg_pool_forward(x, *pool, *strides, pads[0][0], pads[1][0], y)
+        return y, SimpleNamespace(pool=pool, strides=strides, pads=pads, x_shape=x.shape)
+
+    def avg_pool2d_backward(self, ctx, dy):
+        dx = np.empty(ctx.x_shape, dtype=dy.dtype)
+        _avg_pool_backward(dy, *ctx.pool, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], dx)
+        return dx
+
+    # ----- activations, dropout, loss ---------------------------------------------------
+    def relu_forward(self, x):
+        x = np.ascontiguousarray(x)
+        y = np.empty_like(x)
+        _relu_forward(x.reshape(-1), y.reshape(-1))
+        return y
+
+    def relu_backward(self, y, dy):
+        y, dy = np.ascontiguousarray(y), np.ascontiguousarray(dy)
+        dx = np.empty_like(dy)
+        _relu_backward(y.reshape(-1), dy.reshape(-1), dx.reshape(-1))
+        return dx
+
+    def dropout_mask(self, shape, rate, rng, dtype):
+        """Same draws as the NumPy tier (float32 uniforms from ``rng``, kept when >= rate,
+        scaled by 1 / (1 - rate)), thresholded and scaled in one pass."""
+        dtype = np.dtype(dtype)
+        uniforms = rng.random(shape, dtype=np.float32)
+        mask = np.empty(shape, dtype=dtype)
+        _dropout_threshold(uniforms.reshape(-1), np.float32(rate), dtype.type(1.0 / (1.0 - rate)),
+                           mask.reshape(-1))
+        return mask
+
+    def softmax_cross_entropy(self, logits, targets):
+        """See the NumPy tier; one pass per row, in the logits' dtype."""
+        losses = np.empty(logits.shape[0], dtype=logits.dtype)
+        grad = np.empty_like(logits)
+        if targets.ndim == 1:
+            _softmax_xent_labels(logits, targets, losses, grad)
+        else:
+            _softmax_xent_rows(logits, targets.astype(logits.dtype, copy=False), losses, grad)
+        return losses, grad
+
+    # ----- optimizer updates (in place on p and its slots) ------------------------------
+    def sgd_update(self, p, g, velocity, lr, momentum, nesterov):
+        flat = _flat(p, g, velocity)
+        if flat is None:
+            return super().sgd_update(p, g, velocity, lr, momentum, nesterov)
+        t = p.dtype.type
+        _sgd(*flat, t(lr), t(momentum), bool(nesterov))
+
+    def rmsprop_update(self, p, g, avg_sq, mom, avg_g, lr, rho, momentum, eps):
+        flat = _flat(p, g, avg_sq, mom, avg_g)
+        if flat is None:
+            return super().rmsprop_update(p, g, avg_sq, mom, avg_g, lr, rho, momentum, eps)
+        t = p.dtype.type
+        _rmsprop(*flat, t(lr), t(rho), t(1 - rho), t(momentum), t(eps))
+
+    def adam_update(self, p, g, m, v, lr, beta_1, beta_2, eps, t):
+        flat = _flat(p, g, m, v)
+        if flat is None:
+            return super().adam_update(p, g, m, v, lr, beta_1, beta_2, eps, t)
+        cast = p.dtype.type
+        alpha = lr * (1 - beta_2 ** t) ** 0.5 / (1 - beta_1 ** t)
+        _adam(*flat, cast(alpha), cast(1 - beta_1), cast(1 - beta_2), cast(eps))
+
+    def adamax_update(self, p, g, m, u, lr, beta_1, beta_2, eps, t):
+        flat = _flat(p, g, m, u)
+        if flat is None:
+            return super().adamax_update(p, g, m, u, lr, beta_1, beta_2, eps, t)
+        cast = p.dtype.type
+        _adamax(*flat, cast(lr / (1 - beta_1 ** t)), cast(1 - beta_1), cast(beta_2), cast(eps))

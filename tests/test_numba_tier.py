@@ -1,0 +1,262 @@
+"""The numba tier keeps the kernel contract: on random shapes, strides and paddings it
+gives the numpy and reference tiers' results (to float rounding), in the input's dtype."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinycnn
+from tinycnn.kernels.geometry import plan_2d
+from tinycnn.kernels.numpy_tier import NumpyBackend
+from tinycnn.kernels.reference import ReferenceBackend
+from tinycnn.testing.strategies import conv_configs, distinct_values, pool_configs
+
+pytest.importorskip("numba")
+from tinycnn.kernels.numba_cpu import NumbaBackend  # noqa: E402
+
+NUMBA, NUMPY, REFERENCE = NumbaBackend(), NumpyBackend(), ReferenceBackend()
+DTYPES = [np.float32, np.float64]
+# float32 sums are taken in different orders by the tiers; float64 agrees to rounding.
+TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-11, atol=1e-12)}
+
+
+def assert_same(actual, expected, dtype):
+    assert actual.dtype == dtype, f"expected {np.dtype(dtype)}, got {actual.dtype}"
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, **TOLERANCE[dtype])
+
+
+def conv_case(config, seed, dtype, bias=True):
+    """Arrays for one convolution: x, w, b (or None), dy, strides and pads."""
+    _, strides, out_hw, pads = plan_2d("conv2d", (config.h, config.w), config.window,
+                                       config.strides, config.padding)
+    r = np.random.default_rng(seed)
+    x = r.normal(size=config.input_shape).astype(dtype)
+    w = r.normal(size=config.kernel_shape).astype(dtype)
+    b = r.normal(size=config.c_out).astype(dtype) if bias else None
+    dy = r.normal(size=(config.n, *out_hw, config.c_out)).astype(dtype)
+    return x, w, b, dy, strides, pads
+
+
+def pool_geometry(config):
+    pool, strides, out_hw, pads = plan_2d("pool", (config.h, config.w), config.window,
+                                          config.strides, config.padding)
+    return pool, strides, (config.n, *out_hw, config.c_in), pads
+
+
+# ----- convolution -------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=conv_configs(), seed=st.integers(0, 2**32 - 1), bias=st.booleans())
+def test_conv2d_matches_numpy_and_reference_tiers(dtype, config, seed, bias):
+    x, w, b, dy, strides, pads = conv_case(config, seed, dtype, bias)
+    y, ctx = NUMBA.conv2d_forward(x, w, b, strides, pads)
+    grads = NUMBA.conv2d_backward(ctx, dy)
+    for other in (NUMPY, REFERENCE):
+        y_other, ctx_other = other.conv2d_forward(x, w, b, strides, pads)
+        assert_same(y, y_other, dtype)
+        for mine, theirs in zip(grads, other.conv2d_backward(ctx_other, dy)):
+            if theirs is None:
+                assert mine is None
+            else:
+                assert_same(mine, theirs, dtype)
+
+
+def test_conv2d_backward_is_not_disturbed_by_a_later_forward_of_the_same_shape():
+    """The scratch buffers are shared between calls: two layers of one shape run forward,
+    forward, backward, backward, as in a network, must still get their own gradients."""
+    r = np.random.default_rng(0)
+    first_x, second_x = r.normal(size=(2, 6, 6, 3)), r.normal(size=(2, 6, 6, 3))
+    w, dy = r.normal(size=(3, 3, 3, 3)), r.normal(size=(2, 6, 6, 3))
+    pads = ((1, 1), (1, 1))
+    _, first_ctx = NUMBA.conv2d_forward(first_x, w, None, (1, 1), pads)
+    NUMBA.conv2d_forward(second_x, w, None, (1, 1), pads)
+    dx, dw, _ = NUMBA.conv2d_backward(first_ctx, dy)
+    _, numpy_ctx = NUMPY.conv2d_forward(first_x, w, None, (1, 1), pads)
+    expected_dx, expected_dw, _ = NUMPY.conv2d_backward(numpy_ctx, dy)
+    assert_same(dx, expected_dx, np.float64)
+    assert_same(dw, expected_dw, np.float64)
+
+
+def test_conv2d_accepts_non_contiguous_input():
+    r = np.random.default_rng(1)
+    x = r.normal(size=(2, 3, 7, 5)).transpose(0, 2, 3, 1)    # (2, 7, 5, 3), not contiguous
+    w, pads = r.normal(size=(2, 2, 3, 4)), ((0, 1), (0, 1))
+    y, ctx = NUMBA.conv2d_forward(x, w, None, (2, 2), pads)
+    expected, _ = NUMPY.conv2d_forward(x, w, None, (2, 2), pads)
+    assert_same(y, expected, np.float64)
+
+
+# ----- pooling -------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@given(config=pool_configs(), data=st.data())
+def test_pooling_matches_numpy_and_reference_tiers(dtype, kind, config, data):
+    pool, strides, out_shape, pads = pool_geometry(config)
+    x = data.draw(distinct_values(config.input_shape, dtype=dtype))
+    dy = data.draw(distinct_values(out_shape, dtype=dtype))
+    forward, backward = f"{kind}_pool2d_forward", f"{kind}_pool2d_backward"
+    y, ctx = getattr(NUMBA, forward)(x, pool, strides, pads)
+    dx = getattr(NUMBA, backward)(ctx, dy)
+    for other in (NUMPY, REFERENCE):
+        y_other, ctx_other = getattr(other, forward)(x, pool, strides, pads)
+        assert_same(y, y_other, dtype)
+        assert_same(dx, getattr(other, backward)(ctx_other, dy), dtype)
+
+
+@given(config=pool_configs(), seed=st.integers(0, 2**32 - 1))
+def test_max_pool_ties_go_to_the_first_maximum_and_padding_never_wins(config, seed):
+    """Inputs of a few negative whole numbers tie often, and lose to a zero pad if padded
+    cells were counted; the gradient must land where the numpy tier sends it (whole-number
+    gradients, so that sums over overlapping windows are exact in any order)."""
+    pool, strides, out_shape, pads = pool_geometry(config)
+    r = np.random.default_rng(seed)
+    x = -r.integers(1, 3, size=config.input_shape).astype(np.float64)
+    dy = r.integers(-4, 5, size=out_shape).astype(np.float64)
+    y, ctx = NUMBA.max_pool2d_forward(x, pool, strides, pads)
+    y_numpy, ctx_numpy = NUMPY.max_pool2d_forward(x, pool, strides, pads)
+    np.testing.assert_array_equal(y, y_numpy)
+    np.testing.assert_array_equal(NUMBA.max_pool2d_backward(ctx, dy),
+                                  NUMPY.max_pool2d_backward(ctx_numpy, dy))
+
+
+def test_max_pool_lets_a_nan_win_its_window_like_numpy_argmax():
+    x = np.array([1.0, np.nan, 3.0, np.nan, 0.0, -1.0]).reshape(1, 1, 6, 1)
+    y, ctx = NUMBA.max_pool2d_forward(x, (1, 3), (1, 3), ((0, 0), (0, 0)))
+    y_numpy, ctx_numpy = NUMPY.max_pool2d_forward(x, (1, 3), (1, 3), ((0, 0), (0, 0)))
+    np.testing.assert_array_equal(y, y_numpy)                  # [nan, nan]
+    dy = np.array([1.0, 2.0]).reshape(1, 1, 2, 1)
+    np.testing.assert_array_equal(NUMBA.max_pool2d_backward(ctx, dy),
+                                  NUMPY.max_pool2d_backward(ctx_numpy, dy))
+
+
+# ----- activations, loss, dropout ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_relu_matches_numpy_tier_exactly(dtype, seed, shape):
+    r = np.random.default_rng(seed)
+    x = r.normal(size=shape).astype(dtype) * (r.random(shape) < 0.8)   # exact zeros too
+    dy = r.normal(size=shape).astype(dtype)
+    y = NUMBA.relu_forward(x)
+    np.testing.assert_array_equal(y, NUMPY.relu_forward(x))
+    assert y.dtype == dtype
+    dx = NUMBA.relu_backward(y, dy)
+    np.testing.assert_array_equal(dx, NUMPY.relu_backward(y, dy))
+    assert dx.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("target_kind", ["labels", "one_hot", "soft"])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), classes=st.integers(1, 7),
+       scale=st.sampled_from([1.0, 30.0]))
+def test_softmax_cross_entropy_matches_numpy_tier(dtype, target_kind, seed, n, classes, scale):
+    r = np.random.default_rng(seed)
+    logits = (scale * r.normal(size=(n, classes))).astype(dtype)
+    labels = r.integers(0, classes, size=n)
+    targets = {"labels": labels,
+               "one_hot": np.eye(classes, dtype=dtype)[labels],
+               "soft": r.dirichlet(np.ones(classes), size=n).astype(dtype)}[target_kind]
+    losses, grad = NUMBA.softmax_cross_entropy(logits, targets)
+    expected_losses, expected_grad = NUMPY.softmax_cross_entropy(logits.copy(), targets)
+    tolerance = dict(rtol=1e-4, atol=1e-5 * scale) if dtype == np.float32 else TOLERANCE[dtype]
+    for mine, theirs in ((losses, expected_losses), (grad, expected_grad)):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, **tolerance)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
+def test_dropout_mask_draws_like_numpy_tier_and_keeps_the_expectation(dtype, rate):
+    shape = (64, 8, 8, 4)
+    mask = NUMBA.dropout_mask(shape, rate, np.random.default_rng(3), np.dtype(dtype))
+    same_draws = NUMPY.dropout_mask(shape, rate, np.random.default_rng(3), np.dtype(dtype))
+    np.testing.assert_array_equal(mask, same_draws)
+    assert mask.dtype == dtype and mask.shape == shape
+    scale = dtype(1 / (1 - rate))
+    assert set(np.unique(mask)) <= {0, scale}
+    keep = np.mean(mask != 0)
+    # 16384 Bernoulli draws: the kept fraction is within 4 standard deviations of 1 - rate.
+    assert abs(keep - (1 - rate)) < 4 * np.sqrt(rate * (1 - rate) / mask.size)
+    assert abs(mask.mean() - 1) < 4 * np.sqrt(rate / (1 - rate) / mask.size)
+
+
+# ----- optimizer updates ---------------------------------------------------------------------
+OPTIMIZER_CASES = [
+    ("sgd", 0, dict(lr=0.1, momentum=0.0, nesterov=False)),
+    ("sgd", 1, dict(lr=0.1, momentum=0.9, nesterov=False)),
+    ("sgd", 1, dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("rmsprop", 1, dict(lr=0.01, rho=0.9, momentum=0.0, eps=1e-7)),
+    ("rmsprop", 2, dict(lr=0.01, rho=0.9, momentum=0.5, eps=1e-7)),
+    ("rmsprop", 3, dict(lr=0.01, rho=0.9, momentum=0.5, eps=1e-7)),
+    ("adam", 2, dict(lr=0.01, beta_1=0.9, beta_2=0.999, eps=1e-7)),
+    ("adamax", 2, dict(lr=0.01, beta_1=0.9, beta_2=0.999, eps=1e-7)),
+]
+
+
+def slots_for(name, count, like):
+    """The slot arguments of an update, None where the configuration has no such slot:
+    sgd (velocity,), rmsprop (avg_sq, momentum, avg_g), adam/adamax (m, v or u)."""
+    width = {"sgd": 1, "rmsprop": 3, "adam": 2, "adamax": 2}[name]
+    return [np.zeros_like(like) if k < count else None for k in range(width)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, slot_count, hyper", OPTIMIZER_CASES,
+                         ids=[f"{n}-{c}slots{'-nesterov' if h.get('nesterov') else ''}"
+                              for n, c, h in OPTIMIZER_CASES])
+def test_optimizer_updates_match_numpy_tier_over_several_steps(dtype, name, slot_count, hyper):
+    r = np.random.default_rng(7)
+    start = r.normal(size=(4, 3, 5)).astype(dtype)
+    gradients = [r.normal(size=start.shape).astype(dtype) for _ in range(6)]
+    states = {}
+    for tier in (NUMBA, NUMPY):
+        p, slots = start.copy(), slots_for(name, slot_count, start)
+        for step, g in enumerate(gradients, start=1):
+            extra = {"t": step} if name.startswith("adam") else {}
+            getattr(tier, f"{name}_update")(p, g, *slots, **hyper, **extra)
+        states[tier.name] = [p] + [s for s in slots if s is not None]
+    assert not np.array_equal(states["numba"][0], start)
+    for mine, theirs in zip(states["numba"], states["numpy"]):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_optimizer_update_reaches_a_non_contiguous_parameter():
+    base = np.arange(12.0).reshape(3, 4)
+    p, velocity, g = base.T, np.zeros((4, 3)), np.ones((4, 3))
+    NUMBA.sgd_update(p, g, velocity, lr=0.5, momentum=0.9, nesterov=False)
+    np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4) - 0.5)
+
+
+# ----- threads -------------------------------------------------------------------------------
+def test_set_num_threads_round_trips_and_rejects_bad_counts():
+    from threadpoolctl import threadpool_info
+
+    before = tinycnn.get_num_threads()
+    try:
+        tinycnn.set_num_threads(1)
+        assert tinycnn.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info()
+                   if pool["user_api"] == "blas")
+        tinycnn.set_num_threads(before)
+        assert tinycnn.get_num_threads() == before
+        for bad in (0, -1, 1.5, True, 10_000):
+            with pytest.raises(ValueError, match="set_num_threads"):
+                tinycnn.set_num_threads(bad)
+    finally:
+        tinycnn.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernels_agree_with_any_thread_count(threads):
+    threads = min(threads, tinycnn.kernels.threads.max_threads())
+    r = np.random.default_rng(threads)
+    x, w = r.normal(size=(3, 8, 8, 2)), r.normal(size=(3, 3, 2, 4))
+    pads = ((1, 1), (1, 1))
+    before = tinycnn.get_num_threads()
+    try:
+        tinycnn.set_num_threads(threads)
+        y, _ = NUMBA.conv2d_forward(x, w, None, (1, 1), pads)
+    finally:
+        tinycnn.set_num_threads(before)
+    assert_same(y, NUMPY.conv2d_forward(x, w, None, (1, 1), pads)[0], np.float64)
