@@ -356,9 +356,10 @@ class NumbaBackend(NumpyBackend):
                               has_bias=b is not None)
         return y.reshape(n, *out_hw, cout), ctx
 
-    def conv2d_backward(self, ctx, dy):
+    def conv2d_backward(self, ctx, dy, need_dx=True):
         """[dW; db] = [cols, 1]^T @ dY with cols rebuilt from x (the ones column sums dY
-        over the rows, which is db); dcols = dY @ W^T; dx = col2im(dcols)."""
+        over the rows, which is db); dcols = dY @ W^T; dx = col2im(dcols), skipped when
+        ``need_dx`` is false."""
         kh, kw, cin, cout = ctx.w.shape
         taps = kh * kw * cin
         dy2 = dy.reshape(-1, cout)
@@ -366,6 +367,8 @@ class NumbaBackend(NumpyBackend):
         dweights = cols.T @ dy2
         dw = dweights[:taps].reshape(ctx.w.shape)
         db = dweights[taps] if ctx.has_bias else None
+        if not need_dx:
+            return None, dw, db
         w2 = ctx.w.reshape(taps, cout)
         dcols = self._scratch("dcols", (dy2.shape[0], taps), np.result_type(dy2, w2))
         np.matmul(dy2, w2.T, out=dcols)

@@ -77,14 +77,17 @@ class NumpyBackend:
                               out_hw=(oh, ow), strides=strides, pads=pads, has_bias=b is not None)
         return y.reshape(n, oh, ow, cout), ctx
 
-    def conv2d_backward(self, ctx, dy):
+    def conv2d_backward(self, ctx, dy, need_dx=True):
         """The other two GEMMs: ``dW = cols^T @ dY`` and ``dcols = dY @ W^T``; col2im then
         adds each row of ``dcols`` back onto the input pixels its window covered.
-        Returns ``(dx, dw, db)`` (``db`` is None without bias)."""
+        Returns ``(dx, dw, db)`` (``db`` is None without bias; ``dx`` is None when
+        ``need_dx`` is false, which skips the second GEMM and col2im)."""
         kh, kw, cin, cout = ctx.w.shape
         dy2 = dy.reshape(-1, cout)
         dw = (ctx.cols.T @ dy2).reshape(ctx.w.shape)
         db = dy2.sum(axis=0) if ctx.has_bias else None
+        if not need_dx:
+            return None, dw, db
         dcols = dy2 @ ctx.w.reshape(kh * kw * cin, cout).T
         n = ctx.x_shape[0]
         dxp = np.zeros((n, *ctx.padded_hw, cin), dtype=dy.dtype)

@@ -47,8 +47,10 @@ class ReferenceBackend(NumpyBackend):
                     y[img, i, j] = acc
         return y, SimpleNamespace(x=x, w=w, has_bias=b is not None, strides=strides, pads=pads)
 
-    def conv2d_backward(self, ctx, dy):
-        """Every multiply-add of the forward loop sends dy back to both of its factors."""
+    def conv2d_backward(self, ctx, dy, need_dx=True):
+        """Every multiply-add of the forward loop sends dy back to both of its factors
+        (``dx`` is still computed when ``need_dx`` is false, then dropped: this tier is for
+        reading, not speed)."""
         x, w = ctx.x, ctx.w
         n, h, wd, _ = x.shape
         kh, kw = w.shape[:2]
@@ -61,7 +63,7 @@ class ReferenceBackend(NumpyBackend):
                         dx[img, r, c, :] += w[a, bb] @ g
                         dw[a, bb] += np.outer(x[img, r, c, :], g)
         db = dy.sum(axis=(0, 1, 2)) if ctx.has_bias else None
-        return dx, dw, db
+        return (dx if need_dx else None), dw, db
 
     def _pool_cells(self, x, pool, strides, pads):
         """Yield ``(img, i, j, cells, (oh, ow))`` for every output pixel, with ``cells`` the

@@ -34,6 +34,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tinycnn import Tensor
 from tinycnn import functional as F
 from tinycnn.testing import gradcheck
 
@@ -385,3 +386,20 @@ def test_mean_squared_and_absolute_error(data, shape):
     y = data.draw(arrays(shape))
     gradcheck(lambda p: F.mean_squared_error(y, p), data.draw(arrays(shape)))
     gradcheck(lambda p: F.mean_absolute_error(y, p), y + data.draw(away_from_zero(shape)))
+
+
+def test_conv2d_skips_the_input_gradient_when_no_one_needs_it(tier):
+    """The first layer's input needs no gradient: the node records that, the kernel skips
+    dx, and the weight gradients are the same as when dx is computed."""
+    r = np.random.default_rng(7)
+    x, w, b = r.normal(size=(2, 7, 6, 3)), r.normal(size=(3, 3, 3, 4)), r.normal(size=4)
+    grads = []
+    for x_needs_grad in (True, False):
+        leaves = [Tensor(x, requires_grad=x_needs_grad), Tensor(w, requires_grad=True), Tensor(b, requires_grad=True)]
+        y = F.conv2d(*leaves, strides=2, padding="same")
+        assert y._ctx.needs_input_grad == (x_needs_grad, True, True)
+        y.backward(np.ones_like(y.data))
+        assert (leaves[0].grad is None) == (not x_needs_grad)
+        grads.append((leaves[1].grad, leaves[2].grad))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12)

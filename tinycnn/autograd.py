@@ -69,6 +69,7 @@ class Function:
     """
 
     parents: tuple = ()
+    needs_input_grad: tuple = ()  # per input: does the graph need dL/d(input)? (backward may skip the rest)
 
     @classmethod
     def apply(cls, *inputs, **config):
@@ -83,6 +84,7 @@ class Function:
         out = Tensor(out_data, requires_grad=needs_grad)
         if needs_grad:
             node.parents = tensors
+            node.needs_input_grad = tuple(t.requires_grad for t in tensors)
             out._ctx = node
         return out
 

@@ -28,5 +28,6 @@ class Conv2D(Function):
         return y
 
     def backward(self, g):
-        dx, dw, db = self.kernels.conv2d_backward(self.ctx, g)
+        # The first layer's input (the images) needs no gradient: skip dcols and col2im.
+        dx, dw, db = self.kernels.conv2d_backward(self.ctx, g, need_dx=self.needs_input_grad[0])
         return (dx, dw, db) if self.has_bias else (dx, dw)
