@@ -55,6 +55,17 @@ class NumpyBackend:
     """Vectorised NumPy kernels. See the module docstring for the contract."""
 
     name = "numpy"
+    xp = np  # the array module of this tier's arrays (CuPy for a GPU tier)
+
+    # ----- where arrays live ----------------------------------------------------------
+    def to_device(self, array):
+        """An array of this tier (CPU tiers: a NumPy array; a GPU tier copies to the GPU)."""
+        return np.asarray(self.to_host(array))
+
+    @staticmethod
+    def to_host(array):
+        """A NumPy array with the same values (GPU arrays are copied back)."""
+        return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array
 
     # ----- convolution ----------------------------------------------------------------
     def conv2d_forward(self, x, w, b, strides, pads):

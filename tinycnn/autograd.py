@@ -139,7 +139,7 @@ def backward(root, grad=None) -> None:
             )
         grad = np.ones_like(root.data)
     else:
-        grad = np.asarray(grad, dtype=root.dtype)
+        grad = grad.astype(root.dtype, copy=False) if hasattr(grad, "astype") else np.asarray(grad, root.dtype)
         if grad.shape != root.shape:
             raise ValueError(
                 f"backward: upstream gradient has shape {grad.shape}, expected {root.shape}"
@@ -160,6 +160,6 @@ def backward(root, grad=None) -> None:
             for parent, pg in zip(node.parents, input_grads):
                 if pg is None or not parent.requires_grad:
                     continue
-                pg = unbroadcast(np.asarray(pg, dtype=parent.dtype), parent.shape)
+                pg = unbroadcast(pg.astype(parent.dtype, copy=False), parent.shape)
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg

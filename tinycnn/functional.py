@@ -11,6 +11,7 @@ import builtins
 import numpy as np
 
 from . import utils
+from .kernels import get_backend
 from .kernels.geometry import plan_2d
 from .ops import activations, arithmetic, conv, dropout as dropout_ops, linalg, losses, pooling
 from .ops import normalization, reduction, shape as shape_ops
@@ -266,10 +267,16 @@ def batch_norm(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99,
             raise ValueError(f"batch_norm: {name} must have shape ({channels},) for an input of "
                              f"shape {x.shape}, got {tuple(np.shape(value))}")
     if not training:
-        scale = gamma / np.sqrt(np.asarray(moving_var) + epsilon).astype(x.dtype)
-        return (x - np.asarray(moving_mean, dtype=x.dtype)) * scale + beta
+        mean_, var_ = (_like(v, x) for v in (moving_mean, moving_var))
+        scale = gamma / np.sqrt(var_ + x.dtype.type(epsilon))
+        return (x - mean_) * scale + beta
     return normalization.BatchNormTrain.apply(x, gamma, beta, eps=epsilon,
                                               moving=(moving_mean, moving_var, momentum))
+
+
+def _like(values, x: Tensor):
+    """``values`` as an array of x's dtype, on x's device (arrays keep their place)."""
+    return values.astype(x.dtype, copy=False) if hasattr(values, "astype") else np.asarray(values, x.dtype)
 
 
 # ----- losses (per sample; Keras's loss objects take the batch mean) ------------------------
@@ -280,11 +287,11 @@ def _targets_like(y_true, y_pred, op):
         raise ValueError(f"{op}: targets have shape {y_true.shape} but predictions have shape "
                          f"{y_pred.shape}; they must match (one-hot targets: use "
                          "tinycnn.utils.to_categorical, or the sparse loss for integer labels)")
-    return y_true
+    return get_backend().to_device(y_true)
 
 
 def _integer_labels(y_true, y_pred, op):
-    labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    labels = np.asarray(get_backend().to_host(y_true.data if isinstance(y_true, Tensor) else y_true))
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.shape != y_pred.shape[:-1]:
@@ -300,7 +307,7 @@ def _integer_labels(y_true, y_pred, op):
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{op}: labels must lie in [0, {classes - 1}] for {classes} classes, "
                          f"found {labels.min()}..{labels.max()}")
-    return labels
+    return get_backend().to_device(labels)
 
 
 def softmax_cross_entropy(logits, targets):
@@ -309,7 +316,7 @@ def softmax_cross_entropy(logits, targets):
     logits = tensor(logits, "softmax_cross_entropy")
     if logits.ndim != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be 2-D (batch, classes), got {logits.shape}")
-    targets_array = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    targets_array = np.asarray(get_backend().to_host(targets.data if isinstance(targets, Tensor) else targets))
     if targets_array.ndim == 2 and targets_array.shape[-1] != 1:
         targets_array = _targets_like(targets_array, logits, "softmax_cross_entropy")
     else:

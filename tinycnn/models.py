@@ -23,6 +23,7 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import saving, utils
 from .autograd import no_grad
+from .kernels import get_backend
 from .layers.base import Layer, shape_str, unique_name
 from .layers.core import InputLayer, WithActivation
 from .tensor import Tensor, to_float_array
@@ -113,9 +114,19 @@ class Sequential:
             self.build(x.shape)
         return x
 
+    def _place_on_backend(self) -> None:
+        """Keep the weights and the optimizer's state where the current kernel tier computes
+        (a no-op for the CPU tiers, whose arrays already are NumPy arrays)."""
+        backend = get_backend()
+        for w in self.weights:
+            w.data = backend.to_device(w.data)
+        if self.optimizer is not None:
+            self.optimizer.map_slots(backend.to_device)
+
     def __call__(self, x, training=False) -> Tensor:
         if not isinstance(x, Tensor):
-            x = Tensor(self._check_inputs(x, "call"))
+            self._place_on_backend()
+            x = Tensor(get_backend().to_device(self._check_inputs(x, "call")))
         for layer in self._layers:
             x = layer(x, training=training)
         return x
@@ -126,7 +137,8 @@ class Sequential:
         last = self._layers[-1]
         fused = (getattr(self.loss, "supports_softmax_fusion", False)
                  and isinstance(last, WithActivation) and last.activation_name == "softmax")
-        h = Tensor(x)
+        self._place_on_backend()
+        h = Tensor(get_backend().to_device(x))
         for layer in self._layers[:-1]:
             h = layer(h, training=training)
         if fused:
@@ -142,7 +154,7 @@ class Sequential:
             loss = loss + penalty
         with no_grad():
             y_pred = F.softmax(out).data if uses_logits else out.data
-        return loss, y_pred
+        return loss, get_backend().to_host(y_pred)  # metrics are computed on the host
 
     # ----- compile ---------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
@@ -341,14 +353,14 @@ class Sequential:
         x = self._check_inputs(x, "predict")
         batch_size = batch_size or 32
         with no_grad():
-            outputs = [self(Tensor(x[start:start + batch_size])).data
+            outputs = [get_backend().to_host(self(x[start:start + batch_size]).data)
                        for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape[1:]), np.float32)
 
     def predict_on_batch(self, x) -> np.ndarray:
         x = self._check_inputs(x, "predict_on_batch")
         with no_grad():
-            return self(Tensor(x)).data
+            return get_backend().to_host(self(x).data)
 
     # ----- weights -----------------------------------------------------------------------
     @property
@@ -364,7 +376,7 @@ class Sequential:
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     def get_weights(self) -> list:
-        return [w.data.copy() for w in self.weights]
+        return [np.array(get_backend().to_host(w.data)) for w in self.weights]
 
     def set_weights(self, arrays) -> None:
         arrays = list(arrays)
@@ -430,7 +442,7 @@ class Sequential:
         return model
 
     def _weight_arrays(self) -> dict:
-        return {f"weights/{i}": w.data for i, w in enumerate(self.weights)}
+        return {f"weights/{i}": w for i, w in enumerate(self.get_weights())}
 
     def _weight_layout(self) -> list:
         return [{"name": layer.name, "type": type(layer).__name__,

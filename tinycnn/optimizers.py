@@ -151,8 +151,15 @@ class Optimizer:
                  "learning_rate": np.array(self._learning_rate, dtype=np.float64)}
         for position, slots in self._slots.items():
             for name, value in slots.items():
-                state[f"{position}/{name}"] = value.copy()
+                state[f"{position}/{name}"] = get_backend().to_host(value).copy()
         return state
+
+    def map_slots(self, move) -> None:
+        """Replace every slot array by ``move(slot)``: the model uses it to keep the
+        optimizer's state on the same device as the weights."""
+        for slots in self._slots.values():
+            for name, value in slots.items():
+                slots[name] = move(value)
 
     def set_state(self, state: dict, params) -> None:
         """Restore :meth:`get_state`'s output for ``params`` (the same list, in the same

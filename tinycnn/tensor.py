@@ -20,7 +20,8 @@ def to_float_array(value, dtype=None, what: str = "tensor") -> np.ndarray:
     unless ``dtype`` is given; integers and booleans become float32. Strings, objects and
     complex numbers are refused with a TypeError naming ``what`` was being converted.
     """
-    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    on_gpu = hasattr(value, "__cuda_array_interface__")  # a GPU tier's array stays where it is
+    array = value if isinstance(value, np.ndarray) or on_gpu else np.asarray(value)
     kind = array.dtype.kind
     if kind not in "fiub":
         raise TypeError(

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import constraints as constraints_mod
 from .. import initializers, regularizers
+from ..kernels import get_backend
 from ..tensor import Tensor
 
 _name_counts: defaultdict = defaultdict(int)
@@ -117,7 +118,7 @@ class Layer:
         return [w for w in self._weights if not (w.trainable and self.trainable)]
 
     def get_weights(self) -> list:
-        return [w.data.copy() for w in self._weights]
+        return [np.array(get_backend().to_host(w.data)) for w in self._weights]
 
     def set_weights(self, arrays) -> None:
         arrays = list(arrays)

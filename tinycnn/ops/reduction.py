@@ -6,6 +6,11 @@ import numpy as np
 from ..autograd import Function
 
 
+def _array(result):
+    """NumPy reductions to 0-d return a scalar; keep everything an array."""
+    return np.asarray(result) if isinstance(result, np.generic) else result
+
+
 def _expand(g, shape, axis, keepdims):
     """Give a reduced gradient its reduced axes back (as size 1) so it broadcasts."""
     if axis is None or keepdims:
@@ -19,7 +24,7 @@ class Sum(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+        return _array(x.sum(axis=axis, keepdims=keepdims))
 
     def backward(self, g):
         return (np.broadcast_to(_expand(g, self.shape, self.axis, self.keepdims), self.shape),)
@@ -30,7 +35,7 @@ class Mean(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = np.asarray(x.mean(axis=axis, keepdims=keepdims))
+        out = _array(x.mean(axis=axis, keepdims=keepdims))
         self.m = x.size // max(out.size, 1)
         return out
 
@@ -48,7 +53,7 @@ class Max(Function):
         top = x.max(axis=axis, keepdims=True)
         self.mask = (x == top)
         self.count = self.mask.sum(axis=axis, keepdims=True)
-        return np.asarray(top if keepdims else x.max(axis=axis))
+        return _array(top if keepdims else x.max(axis=axis))
 
     def backward(self, g):
         g = _expand(g, self.shape, self.axis, self.keepdims)

@@ -35,9 +35,10 @@ class GetItem(Function):
 
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
-        return np.asarray(x[index])
+        out = x[index]
+        return np.asarray(out) if isinstance(out, np.generic) else out
 
     def backward(self, g):
-        dx = np.zeros(self.shape, dtype=self.dtype)
+        dx = np.zeros_like(g, shape=self.shape, dtype=self.dtype)  # on g's device
         np.add.at(dx, self.index, g)
         return (dx,)
