@@ -191,6 +191,33 @@ def measure(python, spec) -> dict | None:
     return None
 
 
+FIRST_STEP = """
+import time, numpy as np
+start = time.perf_counter()
+import tinycnn
+from tinycnn import zoo
+imported = time.perf_counter()
+model = zoo.build("seed000_cifar10")
+x = np.random.default_rng(0).random((35, 32, 32, 3), dtype=np.float32)
+model.train_on_batch(x, np.eye(10, dtype=np.float32)[np.arange(35) % 10])
+print(f"RESULT {imported - start} {time.perf_counter() - imported}")
+"""
+
+
+def jit_cost() -> dict:
+    """Seconds to import tinycnn and run the first training step of seed000_cifar10 in a
+    fresh process with the numba tier: with an empty Numba cache, then with it filled."""
+    import tempfile
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "TINYCNN_BACKEND": "numba"}
+        for label in ("cold", "warm"):
+            done = subprocess.run([sys.executable, "-c", FIRST_STEP], capture_output=True, text=True, env=env)
+            line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")][0].split()
+            out[label] = (float(line[1]), float(line[2]))
+    return out
+
+
 def sgemm_gflops() -> float:
     import numpy as np
     a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
@@ -261,10 +288,10 @@ def main() -> None:
                 print(f"{model_name} round {round_ + 1} {framework}: {result}", flush=True)
                 if result:
                     results.setdefault((model_name, framework), []).append(result)
-    write_table(args.out, results, frameworks, sgemm_gflops(), machine_description())
+    write_table(args.out, results, frameworks, sgemm_gflops(), machine_description(), jit_cost())
 
 
-def write_table(path, results, frameworks, sgemm, machine) -> None:
+def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
     from tinycnn import zoo
     lines = ["# Seed-model benchmark", "", f"Machine: {machine}.", "",
              f"Machine sgemm rate (NumPy float32 1024^3, {THREADS} threads): {sgemm:.1f} GFLOP/s.", "",
@@ -298,6 +325,9 @@ def write_table(path, results, frameworks, sgemm, machine) -> None:
         lines += ["", "| model | numba/torch train | numba/torch predict | numba/numpy train |",
                   "| --- | ---: | ---: | ---: |"]
         lines += [f"| {m} | {t:.2f}x | {p:.2f}x | {n:.2f}x |" for m, t, p, n in ratios]
+    lines += ["", "JIT cost, numba tier, fresh process (import tinycnn / first training step of seed000_cifar10):",
+              "", "| Numba cache | import s | first step s |", "| --- | ---: | ---: |"]
+    lines += [f"| {label} | {imp:.2f} | {step:.2f} |" for label, (imp, step) in jit.items()]
     Path(path).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
