@@ -5,7 +5,9 @@ contract). The ops in :mod:`tinycnn.ops` call ``get_backend().<kernel>(...)`` an
 over pixels themselves, so switching tiers changes speed, not results.
 
 Tiers: ``reference`` (plain loops, for reading and checking), ``numpy`` (im2col + GEMM),
-``numba`` (compiled CPU kernels; the default when Numba imports).
+``numba`` (compiled CPU kernels; the default when Numba imports), ``cuda`` (numba.cuda
+kernels on CuPy arrays; loaded only on a machine with a GPU, or under Numba's CUDA
+simulator when ``NUMBA_ENABLE_CUDASIM=1``).
 Choose one with ``tinycnn.set_backend(name)`` or the environment variable
 ``TINYCNN_BACKEND``.
 """

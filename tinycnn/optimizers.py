@@ -99,12 +99,12 @@ class Optimizer:
             if p.grad is None:
                 continue
             # in the parameter's dtype and C order, the layout every tier's kernel expects
-            g = np.ascontiguousarray(p.grad, dtype=p.data.dtype)
+            g = backend.xp.ascontiguousarray(p.grad, dtype=p.data.dtype)
             if g.shape != p.data.shape:
                 raise ValueError(f"{type(self).__name__}: gradient of shape {g.shape} does not "
                                  f"match parameter {p.name!r} of shape {p.data.shape}")
             work.append((position, p, g))
-        for (position, p, _), g in zip(work, self._clip([g for _, _, g in work])):
+        for (position, p, _), g in zip(work, self._clip([g for _, _, g in work], backend.xp)):
             slots = self._slots.get(position)
             if slots is None:
                 slots = self._slots[position] = self._create_slots(p.data)
@@ -114,15 +114,16 @@ class Optimizer:
                 p.data[...] = constraint(p.data)
         self.iterations += 1
 
-    def _clip(self, grads: list) -> list:
-        """The gradients after the clipping setting (new arrays; ``p.grad`` is kept)."""
+    def _clip(self, grads: list, xp) -> list:
+        """The gradients after the clipping setting (new arrays; ``p.grad`` is kept);
+        ``xp`` is the array module of the gradients (NumPy, or CuPy on a GPU tier)."""
         if self.clipvalue is not None:
-            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+            return [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         if self.clipnorm is not None:
-            return [g * (self.clipnorm / max(float(np.sqrt(np.sum(g * g))), self.clipnorm))
+            return [g * (self.clipnorm / max(float(xp.sqrt(xp.sum(g * g))), self.clipnorm))
                     for g in grads]
         if self.global_clipnorm is not None:
-            norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+            norm = float(xp.sqrt(sum(float(xp.sum(g * g)) for g in grads)))
             return [g * (self.global_clipnorm / max(norm, self.global_clipnorm)) for g in grads]
         return grads
 
