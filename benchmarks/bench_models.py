@@ -32,8 +32,8 @@ SEED_MODELS = {  # zoo name -> batch size used by its notebook
     "seed003_cifar10_small": 32,
     "seed004_mnist_cnn": 64,
 }
-TRAIN_SECONDS = 4.0     # each training measurement runs about this long
-PREDICT_SECONDS = 2.0
+TRAIN_SECONDS = float(os.environ.get("BENCH_SECONDS", 4.0))  # each training measurement runs about this long
+PREDICT_SECONDS = TRAIN_SECONDS / 2
 
 
 # ----- workers: one framework, one model, print JSON ----------------------------------------
@@ -60,10 +60,13 @@ def make_data(input_shape, batch, classes=10, batches=8, seed=0):
 
 
 def worker_tinycnn(model_name, batch, tier):
+    """``tier`` is a kernel tier name, optionally with ``+blas2`` to let BLAS use 2 threads
+    (tinycnn's default is 1, see kernels/threads.py)."""
     import tinycnn
     from tinycnn import zoo
+    tier, _, blas = tier.partition("+blas")
     tinycnn.set_backend(tier)
-    tinycnn.set_num_threads(THREADS)
+    tinycnn.set_num_threads(THREADS, blas_threads=int(blas or 1))
     model = zoo.build(model_name)
     batches = make_data(model.input_shape[1:], batch)
     train, steps = timed_steps(lambda b: model.train_on_batch(*b), batches, TRAIN_SECONDS)
@@ -111,17 +114,17 @@ def torch_model(config, input_shape, channels_last):
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
-def worker_torch(model_name, batch, config, input_shape):
+def worker_torch(model_name, batch, config, input_shape, device="cpu"):
     import torch
     torch.set_num_threads(THREADS)
     per_layout = {}
     for channels_last in (False, True):
-        model = torch_model(config, input_shape, channels_last)
+        model = torch_model(config, input_shape, channels_last).to(device)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         batches = []
         for x, y in make_data(input_shape, batch):
             xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
-            batches.append((xt, torch.from_numpy(y.argmax(1))))
+            batches.append((xt.to(device), torch.from_numpy(y.argmax(1)).to(device)))
         softmax_last = isinstance(model[-1], torch.nn.Softmax)
         body = model[:-1] if softmax_last else model
         optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
@@ -129,13 +132,15 @@ def worker_torch(model_name, batch, config, input_shape):
 
         def train_step(b):
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(body(b[0]), b[1]).backward()
+            loss = loss_fn(body(b[0]), b[1])
+            loss.backward()
             optimizer.step()
+            loss.item()  # read the loss every step, as fit does (and as tinycnn must)
 
         def predict_step(b):
             with torch.no_grad():
                 model.eval()
-                model(b[0])
+                model(b[0]).cpu()  # predictions come back to the host, as predict's do
                 model.train()
 
         train, _ = timed_steps(train_step, batches, TRAIN_SECONDS / 2)
@@ -170,8 +175,9 @@ def worker_keras(model_name, batch, config, input_shape):
 def run_worker(args) -> None:
     spec = json.loads(args.worker)
     kind = spec["framework"]
-    if kind == "torch":
-        result = worker_torch(spec["model"], spec["batch"], spec["config"], tuple(spec["input_shape"]))
+    if kind in ("torch", "torch-cuda"):
+        result = worker_torch(spec["model"], spec["batch"], spec["config"], tuple(spec["input_shape"]),
+                              "cuda" if kind == "torch-cuda" else "cpu")
     elif kind == "keras":
         result = worker_keras(spec["model"], spec["batch"], spec["config"], tuple(spec["input_shape"]))
     else:
@@ -261,6 +267,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default=",".join(SEED_MODELS))
     parser.add_argument("--tiers", default="numpy,numba")
+    parser.add_argument("--frameworks", default=None,
+                        help="explicit list, e.g. tinycnn:cuda,torch-cuda (default: tiers + torch + keras)")
+    parser.add_argument("--no-jit", action="store_true", help="skip the JIT-cost measurement")
     parser.add_argument("--keras-python", default="/work/kerasenv/bin/python")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
@@ -276,6 +285,8 @@ def main() -> None:
         print("PyTorch not installed: its column is skipped (pip install torch==2.13.0)")
     if Path(args.keras_python).exists():
         frameworks.append("keras")
+    if args.frameworks:
+        frameworks = args.frameworks.split(",")
     results = {}
     for model_name in args.models.split(","):
         model = zoo.build(model_name)
@@ -288,7 +299,8 @@ def main() -> None:
                 print(f"{model_name} round {round_ + 1} {framework}: {result}", flush=True)
                 if result:
                     results.setdefault((model_name, framework), []).append(result)
-    write_table(args.out, results, frameworks, sgemm_gflops(), machine_description(), jit_cost())
+    write_table(args.out, results, frameworks, sgemm_gflops(), machine_description(),
+                {} if args.no_jit else jit_cost())
 
 
 def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
@@ -313,7 +325,9 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
             label = framework + (f" ({runs[0]['layout']})" if "layout" in runs[0] else "")
             lines.append(f"| {model_name} | {batch} | {label} | {train:.0f} | {predict:.0f} | "
                          f"{train * flops / 1e9:.1f} | {rss:.0f} |")
-        mine, theirs = results.get((model_name, "tinycnn:numba")), results.get((model_name, "torch"))
+        gpu = (model_name, "tinycnn:cuda") in results
+        mine = results.get((model_name, "tinycnn:cuda" if gpu else "tinycnn:numba"))
+        theirs = results.get((model_name, "torch-cuda" if gpu else "torch"))
         numpy_runs = results.get((model_name, "tinycnn:numpy"))
         if mine and theirs:
             ratios.append((model_name,
@@ -322,9 +336,14 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
                            statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in numpy_runs)
                            if numpy_runs else float("nan")))
     if ratios:
-        lines += ["", "| model | numba/torch train | numba/torch predict | numba/numpy train |",
+        lines += ["", "tinycnn = the numba tier on the CPU, the cuda tier on a GPU; PyTorch likewise.", "",
+                  "| model | tinycnn/PyTorch train | tinycnn/PyTorch predict | numba/numpy train |",
                   "| --- | ---: | ---: | ---: |"]
         lines += [f"| {m} | {t:.2f}x | {p:.2f}x | {n:.2f}x |" for m, t, p, n in ratios]
+    if not jit:
+        Path(path).write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
     lines += ["", "JIT cost, numba tier, fresh process (import tinycnn / first training step of seed000_cifar10):",
               "", "| Numba cache | import s | first step s |", "| --- | ---: | ---: |"]
     lines += [f"| {label} | {imp:.2f} | {step:.2f} |" for label, (imp, step) in jit.items()]

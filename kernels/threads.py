@@ -1,19 +1,21 @@
-"""One knob for both thread pools behind the kernels: Numba's (the compiled loops) and the
-BLAS library's (NumPy's matrix products, which the convolutions use).
+"""The two thread pools behind the kernels: Numba's (the compiled loops) and the BLAS
+library's (NumPy's matrix products, which the convolutions and Dense layers use).
 
-Setting them together keeps the two from oversubscribing the cores: the kernels of one
-layer run one after the other, so each pool may use every core, but no more. On a machine
-shared with other busy processes, ``set_num_threads(1)`` is often faster, because a
-parallel loop waits for its slowest thread.
+Numba's parallel loops use every core by default; tinycnn's model calls (fit, evaluate,
+predict, ...) run BLAS with one thread unless :func:`set_num_threads` asks for more, and
+restore the caller's BLAS setting afterwards. Why one: BLAS workers sleep between products,
+and on a machine where another process is busy each product then waits for them to be
+scheduled; measured on 2 cores, that made training steps 3 to 60 times slower (see
+:func:`set_num_threads`).
 
 Importing this module also asks OpenMP (Numba's default thread pool) to let idle threads
 sleep rather than spin, unless ``OMP_WAIT_POLICY`` is already set: a spinning idle thread
-holds a core that another process needs, and when the machine is busy each parallel loop
-then waits a scheduler time slice (milliseconds) for its threads. This must happen before
-Numba starts its pool, hence here, on ``import tinycnn``.
+holds a core that another process needs. This must happen before Numba starts its pool,
+hence here, on ``import tinycnn``.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -33,20 +35,43 @@ def max_threads() -> int:
     return numba.config.NUMBA_NUM_THREADS if numba is not None else (os.cpu_count() or 1)
 
 
-def set_num_threads(n: int) -> None:
-    """Use ``n`` threads in Numba's parallel loops and in BLAS, from now on."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_threads():
-        raise ValueError(f"set_num_threads: n must be an int from 1 to {max_threads()} "
-                         f"(the cores available), got {n!r}")
+_blas_threads = int(os.environ.get("TINYCNN_BLAS_THREADS", "1"))
+
+
+def set_num_threads(n: int, blas_threads: int = 1) -> None:
+    """Use ``n`` threads in Numba's parallel loops and ``blas_threads`` in the BLAS matrix
+    products that tinycnn's models run (see :func:`blas_scope`).
+
+    BLAS gets 1 thread by default: measured here on 2 cores with another busy process, a
+    training step of seed003_cifar10_small took 14.5 ms with Numba 2 + BLAS 1 threads, 48 to
+    970 ms with BLAS 2 (its sleeping workers wait for a scheduler slice at every product),
+    and 19.6 ms with 1 + 1. Ask for more BLAS threads on an otherwise idle machine.
+    """
+    global _blas_threads
+    for name, value in (("n", n), ("blas_threads", blas_threads)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= max_threads():
+            raise ValueError(f"set_num_threads: {name} must be an int from 1 to {max_threads()} "
+                             f"(the cores available), got {value!r}")
     if numba is not None:
         numba.set_num_threads(n)
-    _controller.limit(limits=n, user_api="blas")
+    _blas_threads = blas_threads
 
 
 def get_num_threads() -> int:
-    """The number of threads the kernels use: Numba's count (which BLAS follows after
-    :func:`set_num_threads`), or the BLAS count without Numba."""
-    if numba is not None:
-        return numba.get_num_threads()
-    return min([pool["num_threads"] for pool in _controller.select(user_api="blas").info()],
-               default=1)
+    """The number of threads of Numba's parallel loops."""
+    return numba.get_num_threads() if numba is not None else 1
+
+
+def get_blas_threads() -> int:
+    """The number of BLAS threads tinycnn's models compute with."""
+    return _blas_threads
+
+
+def blas_scope(method):
+    """Decorator for a model method: run it with tinycnn's BLAS thread count, restoring the
+    caller's setting afterwards (importing tinycnn never changes NumPy's own behaviour)."""
+    @functools.wraps(method)
+    def scoped(*args, **kwargs):
+        with _controller.limit(limits=_blas_threads, user_api="blas"):
+            return method(*args, **kwargs)
+    return scoped

@@ -230,21 +230,19 @@ def test_optimizer_update_reaches_a_non_contiguous_parameter():
 
 # ----- threads -------------------------------------------------------------------------------
 def test_set_num_threads_round_trips_and_rejects_bad_counts():
-    from threadpoolctl import threadpool_info
-
-    before = tinycnn.get_num_threads()
+    before = tinycnn.get_num_threads(), tinycnn.get_blas_threads()
     try:
-        tinycnn.set_num_threads(1)
-        assert tinycnn.get_num_threads() == 1
-        assert all(pool["num_threads"] == 1 for pool in threadpool_info()
-                   if pool["user_api"] == "blas")
-        tinycnn.set_num_threads(before)
-        assert tinycnn.get_num_threads() == before
+        tinycnn.set_num_threads(1, blas_threads=1)
+        assert (tinycnn.get_num_threads(), tinycnn.get_blas_threads()) == (1, 1)
+        tinycnn.set_num_threads(before[0], blas_threads=before[0])
+        assert (tinycnn.get_num_threads(), tinycnn.get_blas_threads()) == (before[0], before[0])
         for bad in (0, -1, 1.5, True, 10_000):
             with pytest.raises(ValueError, match="set_num_threads"):
                 tinycnn.set_num_threads(bad)
+            with pytest.raises(ValueError, match="blas_threads"):
+                tinycnn.set_num_threads(1, blas_threads=bad)
     finally:
-        tinycnn.set_num_threads(before)
+        tinycnn.set_num_threads(*before)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -260,3 +258,24 @@ def test_kernels_agree_with_any_thread_count(threads):
     finally:
         tinycnn.set_num_threads(before)
     assert_same(y, NUMPY.conv2d_forward(x, w, None, (1, 1), pads)[0], np.float64)
+
+
+def test_models_compute_with_tinycnns_blas_threads_and_restore_the_callers():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from tinycnn.callbacks import LambdaCallback
+    from tinycnn.layers import Dense, Input
+    from tinycnn.models import Sequential
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    model = Sequential([Input(shape=(3,)), Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = []
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0,
+                  callbacks=[LambdaCallback(on_batch_end=lambda b, logs: seen.append(blas_threads()))])
+        assert seen and all(t == [tinycnn.get_blas_threads()] * len(t) for t in seen)
+        assert blas_threads() == before

@@ -20,4 +20,4 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "functional", "set_backend", "get_backend",
            "available_backends", "layers", "models", "optimizers", "losses", "metrics",
            "callbacks", "utils", "Sequential", "load_model"]
-from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
+from .kernels.threads import get_blas_threads, get_num_threads, set_num_threads  # noqa: E402

@@ -24,6 +24,7 @@ from . import optimizers as optimizers_mod
 from . import saving, utils
 from .autograd import no_grad
 from .kernels import get_backend
+from .kernels.threads import blas_scope
 from .layers.base import Layer, shape_str, unique_name
 from .layers.core import InputLayer, WithActivation
 from .tensor import Tensor, to_float_array
@@ -174,6 +175,7 @@ class Sequential:
         return ["loss"] + [m.name for m in self.compiled_metrics]
 
     # ----- training --------------------------------------------------------------------
+    @blas_scope
     def train_on_batch(self, x, y, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) of that batch,
         computed before the update, as Keras."""
@@ -204,6 +206,7 @@ class Sequential:
             logs[metric.name] = float(np.mean(metric(y, y_pred)))
         return logs
 
+    @blas_scope
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None):
@@ -313,6 +316,7 @@ class Sequential:
         return y
 
     # ----- evaluation and prediction ---------------------------------------------------
+    @blas_scope
     def test_on_batch(self, x, y, return_dict=False):
         self._require_compiled("test_on_batch")
         x = self._check_inputs(x, "test_on_batch")
@@ -324,6 +328,7 @@ class Sequential:
             loss, y_pred = self._loss_and_predictions(x, y, training=False)
         return self._batch_logs(float(loss.data), y, y_pred)
 
+    @blas_scope
     def evaluate(self, x, y, batch_size=None, verbose="auto", return_dict=False):
         """Loss and metrics over the data in inference mode, batch-size-weighted."""
         self._require_compiled("evaluate")
@@ -346,6 +351,7 @@ class Sequential:
         values = [logs[name] for name in self._metric_names()]
         return values[0] if len(values) == 1 else values
 
+    @blas_scope
     def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """The model's outputs in inference mode, computed batch by batch."""
         if not self._layers:
@@ -357,6 +363,7 @@ class Sequential:
                        for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape[1:]), np.float32)
 
+    @blas_scope
     def predict_on_batch(self, x) -> np.ndarray:
         x = self._check_inputs(x, "predict_on_batch")
         with no_grad():
@@ -393,6 +400,7 @@ class Sequential:
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self._layers)
 
+    @blas_scope
     def profile(self, x, repeats=3, print_fn=None) -> list:
         """Per-layer output shape, im2col size, FLOPs and forward/backward time on batch
         ``x`` in the current kernel tier (see :mod:`tinycnn.profiling`)."""
