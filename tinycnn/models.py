@@ -499,7 +499,7 @@ class Sequential:
             raise ValueError(f"{what}: the file has {len(layout)} layers, this model has {len(self._layers)}")
         weights = self.weights
         for i, w in enumerate(weights):
-            w.data[...] = arrays[f"weights/{i}"]
+            w.data[...] = get_backend().to_device(arrays[f"weights/{i}"])  # on the weight's device
 
     def save(self, filepath) -> None:
         """Save architecture, weights, compile settings and optimizer state, so that

@@ -128,7 +128,7 @@ class Layer:
             raise ValueError(f'set_weights: layer "{self.name}" ({type(self).__name__}) expects '
                              f"weights of shapes {expected}, got {given}")
         for w, a in zip(self._weights, arrays):
-            w.data[...] = a
+            w.data[...] = get_backend().to_device(np.asarray(a, dtype=w.dtype))  # on the weight's device
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights))
