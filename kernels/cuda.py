@@ -62,6 +62,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .geometry import padded_output_size, window_output_shape
 from .numpy_tier import NumpyBackend
 
 _SIM_HELP = ("the 'cuda' tier needs an NVIDIA GPU with CuPy and numba-cuda installed "
@@ -286,6 +287,17 @@ def _make_gemm(tile: int, dtype):
 
 
 # ----- pooling -------------------------------------------------------------------------------
+@cuda.jit(device=True)
+def _nhwc_index(k, h, w, channels):
+    """(image, row, column, channel) of flat index ``k`` in an NHWC array with ``h`` rows,
+    ``w`` columns and ``channels`` channels."""
+    ch = k % channels
+    t = k // channels
+    col = t % w
+    t = t // w
+    return t // h, t % h, col, ch
+
+
 @cuda.jit
 def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
     """y[n,i,j,ch] = max of x over the real cells of the window; winner[n,i,j,ch] = the
@@ -295,12 +307,7 @@ def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
     n, oh, ow, channels = y.shape
     if k >= n * oh * ow * channels:
         return
-    ch = k % channels
-    t = k // channels
-    j = t % ow
-    t = t // ow
-    i = t % oh
-    img = t // oh
+    img, i, j, ch = _nhwc_index(k, oh, ow, channels)
     h, w = x.shape[1], x.shape[2]
     r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
     c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
@@ -333,12 +340,7 @@ def _max_pool_backward(dy, winner, ph, pw, sh, sw, top, left, dx, zero):
     n, h, w, channels = dx.shape
     if k >= n * h * w * channels:
         return
-    ch = k % channels
-    t = k // channels
-    c = t % w
-    t = t // w
-    r = t % h
-    img = t // h
+    img, r, c, ch = _nhwc_index(k, h, w, channels)
     me = (r * w + c) * channels + ch
     i0, i1 = _windows_over(r, top, ph, sh, dy.shape[1])
     j0, j1 = _windows_over(c, left, pw, sw, dy.shape[2])
@@ -357,12 +359,7 @@ def _avg_pool_forward(x, ph, pw, sh, sw, top, left, y, zero):
     n, oh, ow, channels = y.shape
     if k >= n * oh * ow * channels:
         return
-    ch = k % channels
-    t = k // channels
-    j = t % ow
-    t = t // ow
-    i = t % oh
-    img = t // oh
+    img, i, j, ch = _nhwc_index(k, oh, ow, channels)
     h, w = x.shape[1], x.shape[2]
     r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
     c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
@@ -381,12 +378,7 @@ def _avg_pool_backward(dy, ph, pw, sh, sw, top, left, dx, zero):
     n, h, w, channels = dx.shape
     if k >= n * h * w * channels:
         return
-    ch = k % channels
-    t = k // channels
-    c = t % w
-    t = t // w
-    r = t % h
-    img = t // h
+    img, r, c, ch = _nhwc_index(k, h, w, channels)
     i0, i1 = _windows_over(r, top, ph, sh, dy.shape[1])
     j0, j1 = _windows_over(c, left, pw, sw, dy.shape[2])
     acc = zero
@@ -566,8 +558,6 @@ def _adadelta(p, g, acc_g, acc_dx, lr, rho, one_minus_rho, eps):
     p[k] += lr * dx
 
 
-def _out_size(n, k, s, pad_before, pad_after):
-    return (n + pad_before + pad_after - k) // s + 1
 
 
 class CudaBackend(NumpyBackend):
@@ -705,7 +695,7 @@ class CudaBackend(NumpyBackend):
         x = self.xp.ascontiguousarray(x)   # the simulator needs one memory block per array
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
-        out_hw = (_out_size(h, kh, strides[0], *pads[0]), _out_size(wd, kw, strides[1], *pads[1]))
+        out_hw = (padded_output_size(h, kh, strides[0], *pads[0]), padded_output_size(wd, kw, strides[1], *pads[1]))
         cols = self._cols(x, (kh, kw), strides, pads, out_hw)
         y = self.matmul(cols, w.reshape(kh * kw * cin, cout))
         if b is not None:
@@ -742,16 +732,10 @@ class CudaBackend(NumpyBackend):
         return out
 
     # ----- pooling --------------------------------------------------------------------
-    @staticmethod
-    def _pool_out_shape(x, pool, strides, pads):
-        n, h, w, c = x.shape
-        return (n, _out_size(h, pool[0], strides[0], *pads[0]),
-                _out_size(w, pool[1], strides[1], *pads[1]), c)
-
     def max_pool2d_forward(self, x, pool, strides, pads):
         """Max over the real cells of each window; ctx keeps each output's winning cell."""
         x = self.xp.ascontiguousarray(x)
-        out_shape = self._pool_out_shape(x, pool, strides, pads)
+        out_shape = window_output_shape(x.shape, pool, strides, pads)
         y = self.xp.empty(out_shape, dtype=x.dtype)
         winner = self.xp.empty(out_shape, dtype=np.int32)
         self._launch(_max_pool_forward, y.size, x, *pool, *strides, pads[0][0], pads[1][0], y, winner)
@@ -766,7 +750,7 @@ class CudaBackend(NumpyBackend):
 
     def avg_pool2d_forward(self, x, pool, strides, pads):
         x = self.xp.ascontiguousarray(x)
-        y = self.xp.empty(self._pool_out_shape(x, pool, strides, pads), dtype=x.dtype)
+        y = self.xp.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
         self._launch(_avg_pool_forward, y.size, x, *pool, *strides, pads[0][0], pads[1][0], y,
                      self._zero(x.dtype))
         return y, SimpleNamespace(pool=pool, strides=strides, pads=pads, x_shape=x.shape)

@@ -24,6 +24,19 @@ def window_geometry(n: int, k: int, s: int, padding: str) -> tuple[int, int, int
     return out, total // 2, total - total // 2
 
 
+def padded_output_size(n: int, k: int, s: int, pad_before: int, pad_after: int) -> int:
+    """Windows of size ``k`` at stride ``s`` that fit an axis of ``n`` cells padded by
+    ``pad_before`` and ``pad_after``: ``(n + pads - k) // s + 1``."""
+    return (n + pad_before + pad_after - k) // s + 1
+
+
+def window_output_shape(x_shape, window, strides, pads) -> tuple:
+    """The NHWC output shape of a window op (pooling) over ``x_shape``."""
+    n, h, w, c = x_shape
+    return (n, padded_output_size(h, window[0], strides[0], *pads[0]),
+            padded_output_size(w, window[1], strides[1], *pads[1]), c)
+
+
 def pair(value, name: str, op: str) -> tuple[int, int]:
     """Normalise an int or a pair of ints (kernel size, strides) to a tuple of two ints
     of at least 1, raising a ValueError that names ``op`` and ``name`` otherwise."""

@@ -30,6 +30,7 @@ import numpy as np
 from numba import prange
 
 from . import threads  # noqa: F401  (sets OpenMP's wait policy before Numba's pool starts)
+from .geometry import padded_output_size, window_output_shape
 from .numpy_tier import NumpyBackend
 
 _compiled = numba.njit(cache=True)
@@ -303,8 +304,6 @@ def _flat(*arrays):
     return [None if a is None else a.reshape(-1) for a in arrays]
 
 
-def _out_size(n, k, s, pad_before, pad_after):
-    return (n + pad_before + pad_after - k) // s + 1
 
 
 class NumbaBackend(NumpyBackend):
@@ -346,7 +345,7 @@ class NumbaBackend(NumpyBackend):
         in the same GEMM: ``[cols, 1] @ [W; b] = cols @ W + b``, saving a pass over y."""
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
-        out_hw = (_out_size(h, kh, strides[0], *pads[0]), _out_size(wd, kw, strides[1], *pads[1]))
+        out_hw = (padded_output_size(h, kh, strides[0], *pads[0]), padded_output_size(wd, kw, strides[1], *pads[1]))
         cols = self._cols(x, (kh, kw), strides, pads, out_hw, ones_column=b is not None)
         weights = w.reshape(kh * kw * cin, cout)
         if b is not None:
@@ -379,15 +378,9 @@ class NumbaBackend(NumpyBackend):
         return dx, dw, db
 
     # ----- pooling --------------------------------------------------------------------
-    @staticmethod
-    def _pool_out_shape(x, pool, strides, pads):
-        n, h, w, c = x.shape
-        return (n, _out_size(h, pool[0], strides[0], *pads[0]),
-                _out_size(w, pool[1], strides[1], *pads[1]), c)
-
     def max_pool2d_forward(self, x, pool, strides, pads):
         """Max over the real cells of each window; ctx keeps each output's winning cell."""
-        out_shape = self._pool_out_shape(x, pool, strides, pads)
+        out_shape = window_output_shape(x.shape, pool, strides, pads)
         y = np.empty(out_shape, dtype=x.dtype)
         winner = np.empty(out_shape, dtype=np.intp)
         _max_pool_forward(x, *pool, *strides, pads[0][0], pads[1][0], y, winner)
@@ -400,7 +393,7 @@ class NumbaBackend(NumpyBackend):
         return dx
 
     def avg_pool2d_forward(self, x, pool, strides, pads):
-        y = np.empty(self._pool_out_shape(x, pool, strides, pads), dtype=x.dtype)
+        y = np.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
         _avg_pool_forward(x, *pool, *strides, pads[0][0], pads[1][0], y)
         return y, SimpleNamespace(pool=pool, strides=strides, pads=pads, x_shape=x.shape)
 

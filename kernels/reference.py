@@ -10,11 +10,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .geometry import padded_output_size
 from .numpy_tier import NumpyBackend
 
 
-def _output_size(n, k, s, pad_before, pad_after):
-    return (n + pad_before + pad_after - k) // s + 1
 
 
 def _taps(i, j, window, strides, pads, in_hw):
@@ -35,8 +34,8 @@ class ReferenceBackend(NumpyBackend):
         """y[n, i, j, :] = b + sum over taps (a, b) of  x[n, r, c, :] @ w[a, b]."""
         n, h, wd, _ = x.shape
         kh, kw, _, cout = w.shape
-        oh = _output_size(h, kh, strides[0], *pads[0])
-        ow = _output_size(wd, kw, strides[1], *pads[1])
+        oh = padded_output_size(h, kh, strides[0], *pads[0])
+        ow = padded_output_size(wd, kw, strides[1], *pads[1])
         y = np.zeros((n, oh, ow, cout), dtype=x.dtype)
         for img in range(n):
             for i in range(oh):
@@ -69,8 +68,8 @@ class ReferenceBackend(NumpyBackend):
         """Yield ``(img, i, j, cells, (oh, ow))`` for every output pixel, with ``cells`` the
         (r, c) input positions its window reads, in row-major order, padding left out."""
         n, h, w, _ = x.shape
-        oh = _output_size(h, pool[0], strides[0], *pads[0])
-        ow = _output_size(w, pool[1], strides[1], *pads[1])
+        oh = padded_output_size(h, pool[0], strides[0], *pads[0])
+        ow = padded_output_size(w, pool[1], strides[1], *pads[1])
         for img in range(n):
             for i in range(oh):
                 for j in range(ow):

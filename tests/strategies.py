@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
+from tinycnn.kernels.geometry import plan_2d
 from tinycnn.testing.strategies import *  # noqa: F401,F403  (re-export)
 from tinycnn.testing.strategies import (  # noqa: F401  (names used below, and for linters)
     WindowConfig, arrays, away_from_zero, conv_configs, distinct_values, pool_configs, shapes,
@@ -65,3 +66,14 @@ def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
     out = np.zeros((len(labels), classes))
     out[np.arange(len(labels)), labels] = 1.0
     return out
+
+def conv_case(config, seed, dtype, bias=True):
+    """Arrays for one convolution: x, w, b (or None), dy, strides and pads."""
+    _, strides, out_hw, pads = plan_2d("conv2d", (config.h, config.w), config.window,
+                                       config.strides, config.padding)
+    r = np.random.default_rng(seed)
+    x = r.normal(size=config.input_shape).astype(dtype)
+    w = r.normal(size=config.kernel_shape).astype(dtype)
+    b = r.normal(size=config.c_out).astype(dtype) if bias else None
+    dy = r.normal(size=(config.n, *out_hw, config.c_out)).astype(dtype)
+    return x, w, b, dy, strides, pads

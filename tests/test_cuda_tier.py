@@ -23,6 +23,8 @@ from tinycnn.kernels.geometry import plan_2d
 from tinycnn.kernels.numpy_tier import NumpyBackend
 from tinycnn.testing.strategies import conv_configs, distinct_values, pool_configs
 
+from strategies import conv_case
+
 
 def _real_gpu() -> bool:
     if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
@@ -110,15 +112,6 @@ def test_teaching_gemm_matches_numpy(dtype, m, k, n, transpose, seed):
 
 
 # ----- convolution ------------------------------------------------------------------------------
-def conv_case(config, seed, dtype, bias=True):
-    _, strides, out_hw, pads = plan_2d("conv2d", (config.h, config.w), config.window,
-                                       config.strides, config.padding)
-    r = np.random.default_rng(seed)
-    x = r.normal(size=config.input_shape).astype(dtype)
-    w = r.normal(size=config.kernel_shape).astype(dtype)
-    b = r.normal(size=config.c_out).astype(dtype) if bias else None
-    dy = r.normal(size=(config.n, *out_hw, config.c_out)).astype(dtype)
-    return x, w, b, dy, strides, pads
 
 
 @pytest.mark.parametrize("backend", CUDAS, ids=lambda b: b.gemm)

@@ -11,6 +11,8 @@ from tinycnn.kernels.numpy_tier import NumpyBackend
 from tinycnn.kernels.reference import ReferenceBackend
 from tinycnn.testing.strategies import conv_configs, distinct_values, pool_configs
 
+from strategies import conv_case
+
 pytest.importorskip("numba")
 from tinycnn.kernels.numba_cpu import NumbaBackend  # noqa: E402
 
@@ -26,16 +28,6 @@ def assert_same(actual, expected, dtype):
     np.testing.assert_allclose(actual, expected, **TOLERANCE[dtype])
 
 
-def conv_case(config, seed, dtype, bias=True):
-    """Arrays for one convolution: x, w, b (or None), dy, strides and pads."""
-    _, strides, out_hw, pads = plan_2d("conv2d", (config.h, config.w), config.window,
-                                       config.strides, config.padding)
-    r = np.random.default_rng(seed)
-    x = r.normal(size=config.input_shape).astype(dtype)
-    w = r.normal(size=config.kernel_shape).astype(dtype)
-    b = r.normal(size=config.c_out).astype(dtype) if bias else None
-    dy = r.normal(size=(config.n, *out_hw, config.c_out)).astype(dtype)
-    return x, w, b, dy, strides, pads
 
 
 def pool_geometry(config):
