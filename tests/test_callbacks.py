@@ -474,3 +474,15 @@ def test_monitor_values_may_be_numpy_scalars(tmp_path, capsys):
     train([checkpoint], [{"val_loss": np.float32(0.25)}])
     assert "improved from inf to 0.25000" in capsys.readouterr().out
     assert math.isclose(checkpoint.best, 0.25)
+
+
+def test_importing_ipykernel_does_not_make_plain_output_live():
+    """Only a running Jupyter kernel redraws lines; a process that merely imported ipykernel
+    (as the notebook tests do) still prints one line per epoch to a non-terminal."""
+    import io
+
+    pytest.importorskip("ipykernel")
+    import ipykernel  # noqa: F401
+
+    from tinycnn.callbacks import _live_display
+    assert not _live_display(io.StringIO())

@@ -166,7 +166,15 @@ class History(Callback):
 def _live_display(stream) -> bool:
     """Whether ``stream`` can redraw a line with '\\r': a terminal or a Jupyter kernel."""
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) or "ipykernel" in sys.modules
+    return bool(isatty and isatty()) or _inside_jupyter_kernel()
+
+
+def _inside_jupyter_kernel() -> bool:
+    """True when this code runs in a Jupyter kernel (IPython's shell is the kernel's), not
+    merely in a process that imported ipykernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _format_value(value) -> str:
