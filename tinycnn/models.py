@@ -124,13 +124,20 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.map_slots(backend.to_device)
 
+    def _run(self, x: np.ndarray, layers, training) -> Tensor:
+        """Run ``layers`` on a checked batch ``x``, on the current tier's device."""
+        self._place_on_backend()
+        h = Tensor(get_backend().to_device(x))
+        for layer in layers:
+            h = layer(h, training=training)
+        return h
+
     def __call__(self, x, training=False) -> Tensor:
-        if not isinstance(x, Tensor):
-            self._place_on_backend()
-            x = Tensor(get_backend().to_device(self._check_inputs(x, "call")))
-        for layer in self._layers:
-            x = layer(x, training=training)
-        return x
+        if isinstance(x, Tensor):  # already a graph value: keep its graph
+            for layer in self._layers:
+                x = layer(x, training=training)
+            return x
+        return self._run(self._check_inputs(x, "call"), self._layers, training)
 
     def _forward_for_loss(self, x, training):
         """Returns ``(output_for_loss, uses_logits)``: the logits of a final softmax when
@@ -138,10 +145,7 @@ class Sequential:
         last = self._layers[-1]
         fused = (getattr(self.loss, "supports_softmax_fusion", False)
                  and isinstance(last, WithActivation) and last.activation_name == "softmax")
-        self._place_on_backend()
-        h = Tensor(get_backend().to_device(x))
-        for layer in self._layers[:-1]:
-            h = layer(h, training=training)
+        h = self._run(x, self._layers[:-1], training)
         if fused:
             last.ensure_built(h.shape)
             return last.pre_activation(h, training), True
@@ -359,7 +363,7 @@ class Sequential:
         x = self._check_inputs(x, "predict")
         batch_size = batch_size or 32
         with no_grad():
-            outputs = [get_backend().to_host(self(x[start:start + batch_size]).data)
+            outputs = [get_backend().to_host(self._run(x[start:start + batch_size], self._layers, False).data)
                        for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape[1:]), np.float32)
 
@@ -367,7 +371,7 @@ class Sequential:
     def predict_on_batch(self, x) -> np.ndarray:
         x = self._check_inputs(x, "predict_on_batch")
         with no_grad():
-            return get_backend().to_host(self(x).data)
+            return get_backend().to_host(self._run(x, self._layers, False).data)
 
     # ----- weights -----------------------------------------------------------------------
     @property
