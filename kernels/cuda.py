@@ -655,9 +655,9 @@ class CudaBackend(NumpyBackend):
         return np.dtype(dtype).type(0)
 
     def matmul(self, a, b, out=None):
-        """``a @ b`` for 2-D device arrays, by cuBLAS (``gemm == "cublas"``) or by the tiled
-        Numba kernel (``gemm == "numba"``); written into ``out`` when given."""
-        if self.gemm == "cublas":
+        """``a @ b`` for device arrays, by cuBLAS (``gemm == "cublas"``, and for stacked
+        products) or by the tiled Numba kernel (``gemm == "numba"``); into ``out`` when given."""
+        if self.gemm == "cublas" or a.ndim != 2 or b.ndim != 2:
             return self.xp.matmul(a, b, out=out)
         return self.numba_matmul(a, b, out)
 

@@ -67,6 +67,11 @@ class NumpyBackend:
         """A NumPy array with the same values (GPU arrays are copied back)."""
         return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array
 
+    # ----- matrix product -------------------------------------------------------------
+    def matmul(self, a, b, out=None):
+        """``a @ b`` as in NumPy (stacked leading axes allowed), into ``out`` when given."""
+        return np.matmul(a, b, out=out)
+
     # ----- convolution ----------------------------------------------------------------
     def conv2d_forward(self, x, w, b, strides, pads):
         """y[n,i,j,f] = b[f] + sum_{a,b,c} xp[n, i*sh+a, j*sw+b, c] * w[a,b,c,f].

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..kernels import get_backend
 
 
 class MatMul(Function):
@@ -12,8 +13,9 @@ class MatMul(Function):
     autograd.unbroadcast."""
 
     def forward(self, x, y):
-        self.x, self.y = x, y
-        return x @ y
+        self.x, self.y, self.kernels = x, y, get_backend()
+        return self.kernels.matmul(x, y)
 
     def backward(self, g):
-        return g @ np.swapaxes(self.y, -1, -2), np.swapaxes(self.x, -1, -2) @ g
+        product = self.kernels.matmul
+        return product(g, np.swapaxes(self.y, -1, -2)), product(np.swapaxes(self.x, -1, -2), g)
