@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import os
 
+from . import memory  # noqa: F401  (keeps freed memory in the process: see memory.py)
+
 # name -> (module, class): imported only when first used, so a missing optional
 # dependency (Numba, CUDA) only matters to the tier that needs it.
 _TIERS = {
