@@ -334,12 +334,13 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
                            statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in theirs),
                            statistics.median(r["predict"] for r in mine) / statistics.median(r["predict"] for r in theirs),
                            statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in numpy_runs)
-                           if numpy_runs else float("nan")))
+                           if numpy_runs else None))
     if ratios:
         lines += ["", "tinycnn = the numba tier on the CPU, the cuda tier on a GPU; PyTorch likewise.", "",
                   "| model | tinycnn/PyTorch train | tinycnn/PyTorch predict | numba/numpy train |",
                   "| --- | ---: | ---: | ---: |"]
-        lines += [f"| {m} | {t:.2f}x | {p:.2f}x | {n:.2f}x |" for m, t, p, n in ratios]
+        lines += [f"| {m} | {t:.2f}x | {p:.2f}x | {'(numpy tier not run)' if n is None else f'{n:.2f}x'} |"
+                  for m, t, p, n in ratios]
     if not jit:
         Path(path).write_text("\n".join(lines) + "\n")
         print("\n".join(lines))

@@ -129,7 +129,7 @@ def run(name: str, recipe: Recipe, epochs: int, seed: int, verbose: int) -> dict
         val = (xt, yt)
     timer = EpochTimer()
     cbs = [timer.callback]
-    best = HERE / f"_full_{name}.weights.npz"
+    best = HERE / f"_full_{name}_seed{seed}.weights.npz"
     if recipe.checkpoint:
         cbs.append(callbacks.ModelCheckpoint(str(best), monitor="val_loss", save_best_only=True,
                                              save_weights_only=True))
@@ -158,6 +158,7 @@ def run(name: str, recipe: Recipe, epochs: int, seed: int, verbose: int) -> dict
         "seconds": round(seconds, 1), "seconds_per_epoch": [round(t, 1) for t in timer.times],
         "final_val_accuracy": round(float(h["val_accuracy"][-1]), 4),
         "best_val_accuracy": round(float(max(h["val_accuracy"])), 4),
+        "val_accuracy_per_epoch": [round(float(a), 4) for a in h["val_accuracy"]],
         "test_accuracy": round(float(test_acc), 4), "test_loss": round(float(test_loss), 4),
         "original": recipe.original, "backend": tinycnn.get_backend().name,
         "load_average_at_start": round(load_before, 2), "load_average_at_end": round(os.getloadavg()[0], 2),
