@@ -1,11 +1,13 @@
-"""The two thread pools behind the kernels: Numba's (the compiled loops) and the BLAS
-library's (NumPy's matrix products, which the convolutions and Dense layers use).
+"""The thread pools behind the kernels: Numba's (the compiled loops), tinycnn's own
+product threads (:mod:`kernels.gemm` splits a large matrix product into one piece per
+thread) and the BLAS library's (NumPy's matrix products, which every piece calls).
 
-Numba's parallel loops use every core by default; tinycnn's model calls (fit, evaluate,
-predict, ...) run BLAS with one thread unless :func:`set_num_threads` asks for more, and
-restore the caller's BLAS setting afterwards. Why one: BLAS workers sleep between products,
-and on a machine where another process is busy each product then waits for them to be
-scheduled; measured on 2 cores, that made training steps 3 to 60 times slower (see
+Numba's parallel loops use every core by default, and large products are split into as
+many pieces as Numba has threads. tinycnn's model calls (fit, evaluate, predict, ...) run
+BLAS with one thread per piece unless :func:`set_num_threads` asks for more, and restore
+the caller's BLAS setting afterwards. Why one: BLAS workers sleep between products, and on
+a machine where another process is busy each product then waits for them to be scheduled;
+measured on 2 cores, that made training steps 3 to 60 times slower (see
 :func:`set_num_threads`).
 
 Importing this module also asks OpenMP (Numba's default thread pool) to let idle threads
@@ -39,13 +41,16 @@ _blas_threads = int(os.environ.get("TINYCNN_BLAS_THREADS", "1"))
 
 
 def set_num_threads(n: int, blas_threads: int = 1) -> None:
-    """Use ``n`` threads in Numba's parallel loops and ``blas_threads`` in the BLAS matrix
-    products that tinycnn's models run (see :func:`blas_scope`).
+    """Use ``n`` threads in Numba's parallel loops and in the split matrix products
+    (:mod:`kernels.gemm`), and ``blas_threads`` BLAS threads inside each piece of a product
+    that tinycnn's models run (see :func:`blas_scope`); ``n * blas_threads`` should not
+    exceed the cores.
 
     BLAS gets 1 thread by default: measured here on 2 cores with another busy process, a
     training step of seed003_cifar10_small took 14.5 ms with Numba 2 + BLAS 1 threads, 48 to
     970 ms with BLAS 2 (its sleeping workers wait for a scheduler slice at every product),
-    and 19.6 ms with 1 + 1. Ask for more BLAS threads on an otherwise idle machine.
+    and 19.6 ms with 1 + 1. Since products are split over tinycnn's own threads, more BLAS
+    threads rarely help.
     """
     global _blas_threads
     for name, value in (("n", n), ("blas_threads", blas_threads)):
