@@ -18,8 +18,9 @@ Measured on the project's 2-core machine, idle: the conv GEMMs of the seed model
 
 The number of pieces is Numba's thread count (:func:`tinycnn.set_num_threads` sets it), so
 one setting governs every parallel part of a step. Products under ``MIN_FLOPS`` are not
-split: handing a piece to a thread costs about 30 microseconds, as long as a 16 MFLOP
-product takes on one core of the 2-core development machine.
+split: handing a piece to a thread and waiting for it costs about 30 microseconds, and on
+the 2-core development machine splitting smaller products (a batch of 32 through a Dense
+288 -> 512, 9 MFLOP) made them slower.
 """
 from __future__ import annotations
 
