@@ -1,12 +1,18 @@
-"""Train the "deep_sgd" CIFAR-10 recipe (notebook 04) in real Keras 3, as a yardstick for tinycnn.
+"""Train a CIFAR-10 recipe of the notebooks in real Keras 3, as a yardstick for tinycnn.
 
-notebooks/RESULTS.md, section 04, compares tinycnn's run of this recipe
-(``python notebooks/run_full.py deep_sgd``) with what Keras itself reaches on the same data
-file. This script is the Keras side: the notebook's model written layer for layer, the same
-optimizer, batch size, epochs and validation data (the 10,000 test images), on the
-TensorFlow CPU backend. It does not use tinycnn and runs in its own environment:
+notebooks/RESULTS.md compares tinycnn's runs of the recipes (``python notebooks/run_full.py``)
+with what Keras itself reaches on the same data file. This script is the Keras side, for two
+recipes, each model written layer for layer as in its notebook, with the same optimizer,
+batch size, epochs and validation data, on the TensorFlow CPU backend:
 
-    /work/kerasenv/bin/python notebooks/run_keras.py                        # full run, 3 epochs
+* ``deep_sgd`` (notebook 04): validation on the 10,000 test images;
+* ``small_cnn`` (notebook 05): RMSprop with Keras's defaults, the first 5,000 training
+  images held out for validation, training on the other 45,000.
+
+It does not use tinycnn and runs in its own environment:
+
+    /work/kerasenv/bin/python notebooks/run_keras.py                        # deep_sgd, 3 epochs
+    /work/kerasenv/bin/python notebooks/run_keras.py --recipe small_cnn --epochs 30
     /work/kerasenv/bin/python notebooks/run_keras.py --epochs 1 --seed 1 --threads 2
     /work/kerasenv/bin/python notebooks/run_keras.py --epochs 1 --train-images 2000 --test-images 1000
 
@@ -34,7 +40,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 LOG = HERE / "keras_runs.jsonl"
-PARAMS = 2_915_114
+PARAMS = {"deep_sgd": 2_915_114, "small_cnn": 528_054}
 
 
 def data_file() -> Path:
@@ -49,9 +55,21 @@ def data_file() -> Path:
     raise SystemExit(f"cifar10_jpeg75.npz not found under {', '.join(map(str, roots))}")
 
 
-def build_model(keras):
+def build_model(keras, recipe):
     from keras import layers
     from keras.constraints import MaxNorm
+
+    if recipe == "small_cnn":  # tinycnn.zoo.seed003_cifar10_small, 528,054 parameters
+        def conv(filters):
+            return layers.Conv2D(filters, 2, padding="same", activation="relu")
+
+        return keras.Sequential([
+            keras.Input(shape=(32, 32, 3)),
+            conv(16), layers.MaxPooling2D(2), conv(32), layers.MaxPooling2D(2),
+            conv(64), layers.MaxPooling2D(2), layers.Dropout(0.3), layers.Flatten(),
+            layers.Dense(500, activation="relu"), layers.Dropout(0.4),
+            layers.Dense(10, activation="softmax"),
+        ])
 
     def conv(filters):
         return layers.Conv2D(filters, (3, 3), activation="relu", padding="same")
@@ -70,7 +88,8 @@ def build_model(keras):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--recipe", choices=sorted(PARAMS), default="deep_sgd")
+    parser.add_argument("--epochs", type=int, help="default: 3 for deep_sgd, 100 for small_cnn")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads")
     parser.add_argument("--train-images", type=int, help="use only the first N training images (not recorded)")
@@ -89,14 +108,20 @@ def main() -> None:
         xt, yt = d["x_test"][:args.test_images], d["y_test"][:args.test_images]
     x, xt = x.astype("float32") / 255, xt.astype("float32") / 255
     y, yt = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(yt, 10)
+    epochs = args.epochs or {"deep_sgd": 3, "small_cnn": 100}[args.recipe]
+    if args.recipe == "small_cnn":
+        (x, y), validation = (x[5000:], y[5000:]), (x[:5000], y[:5000])
+        optimizer = keras.optimizers.RMSprop()
+    else:
+        validation = (xt, yt)
+        # Keras 2's per-batch legacy decay=0.01/25: lr_t = 0.01 / (1 + 0.0004 * iterations).
+        lr = keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=0.01 / 25)
+        optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=False)
 
-    model = build_model(keras)
+    model = build_model(keras, args.recipe)
     print("parameters:", model.count_params())
-    assert model.count_params() == PARAMS, model.count_params()
-    # Keras 2's per-batch legacy decay=0.01/25: lr_t = 0.01 / (1 + 0.0004 * iterations).
-    lr = keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=0.01 / 25)
-    model.compile(loss="categorical_crossentropy", metrics=["accuracy"],
-                  optimizer=keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=False))
+    assert model.count_params() == PARAMS[args.recipe], model.count_params()
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"], optimizer=optimizer)
 
     epoch_seconds = []
     timer = keras.callbacks.LambdaCallback(
@@ -104,7 +129,7 @@ def main() -> None:
         on_epoch_end=lambda epoch, logs: epoch_seconds.append(time.perf_counter() - epoch_seconds.pop()))
 
     load_start, start = os.getloadavg()[0], time.perf_counter()
-    history = model.fit(x, y, validation_data=(xt, yt), epochs=args.epochs, batch_size=32,
+    history = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=32,
                         shuffle=True, callbacks=[timer], verbose=2).history
     seconds = time.perf_counter() - start
 
@@ -112,7 +137,7 @@ def main() -> None:
         return [round(float(v), 4) for v in values]
 
     record = {
-        "recipe": "deep_sgd", "engine": f"keras {keras.__version__} / tensorflow {tf.__version__}",
+        "recipe": args.recipe, "engine": f"keras {keras.__version__} / tensorflow {tf.__version__}",
         "dataset": "cifar10 (JPEG-75 stand-in)", "params": model.count_params(),
         "train_images": len(x), "test_images": len(xt), "epochs_run": len(history["loss"]),
         "batch_size": 32, "seed": args.seed, "threads": args.threads,
@@ -120,6 +145,7 @@ def main() -> None:
         "val_accuracy_per_epoch": rounded(history["val_accuracy"]),
         "train_accuracy_per_epoch": rounded(history["accuracy"]),
         "val_loss_per_epoch": rounded(history["val_loss"]),
+        "train_loss_per_epoch": rounded(history["loss"]),
         "final_val_accuracy": rounded(history["val_accuracy"])[-1],
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average_at_start": round(load_start, 2), "load_average_at_end": round(os.getloadavg()[0], 2),
