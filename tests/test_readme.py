@@ -12,9 +12,14 @@ def python_block_after(heading: str) -> str:
 
 
 def test_keras_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """Seeded, though the example is not (as in Keras): over 15 seeds its single epoch ended
+    at 0.80 to 0.92 test accuracy, and one unseeded run at 0.53, so an unseeded check of
+    > 0.8 fails now and then. Seed 0 gives 0.90."""
+    from tinycnn.utils import set_random_seed
     code = python_block_after("## From Keras to tinycnn")
     assert "epochs=3" in code
     monkeypatch.chdir(tmp_path)
+    set_random_seed(0)
     namespace = {}
     exec(compile(code.replace("epochs=3", "epochs=1"), "README.md", "exec"), namespace)
     loss, accuracy = namespace["model"].evaluate(namespace["x_test"], namespace["y_test"], verbose=0)
