@@ -62,7 +62,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .geometry import padded_output_size, window_output_shape
+from .geometry import padded_output_size, window_cells, window_output_shape
 from .numpy_tier import NumpyBackend
 
 _SIM_HELP = ("the 'cuda' tier needs an NVIDIA GPU with CuPy and numba-cuda installed "
@@ -298,6 +298,9 @@ def _nhwc_index(k, h, w, channels):
     return t // h, t % h, col, ch
 
 
+_window_cells = cuda.jit(device=True)(window_cells)
+
+
 @cuda.jit
 def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
     """y[n,i,j,ch] = max of x over the real cells of the window; winner[n,i,j,ch] = the
@@ -309,8 +312,8 @@ def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
         return
     img, i, j, ch = _nhwc_index(k, oh, ow, channels)
     h, w = x.shape[1], x.shape[2]
-    r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
-    c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+    r0, r1 = _window_cells(i, sh, top, ph, h)
+    c0, c1 = _window_cells(j, sw, left, pw, w)
     best = x[img, r0, c0, ch]
     best_at = (r0 * w + c0) * channels + ch
     for r in range(r0, r1):
@@ -361,8 +364,8 @@ def _avg_pool_forward(x, ph, pw, sh, sw, top, left, y, zero):
         return
     img, i, j, ch = _nhwc_index(k, oh, ow, channels)
     h, w = x.shape[1], x.shape[2]
-    r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
-    c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+    r0, r1 = _window_cells(i, sh, top, ph, h)
+    c0, c1 = _window_cells(j, sw, left, pw, w)
     acc = zero
     for r in range(r0, r1):
         for c in range(c0, c1):
@@ -383,10 +386,10 @@ def _avg_pool_backward(dy, ph, pw, sh, sw, top, left, dx, zero):
     j0, j1 = _windows_over(c, left, pw, sw, dy.shape[2])
     acc = zero
     for i in range(i0, i1):
-        rows = min(i * sh - top + ph, h) - max(i * sh - top, 0)
+        r0, r1 = _window_cells(i, sh, top, ph, h)
         for j in range(j0, j1):
-            cols = min(j * sw - left + pw, w) - max(j * sw - left, 0)
-            acc += dy[img, i, j, ch] / dx.dtype.type(rows * cols)
+            c0, c1 = _window_cells(j, sw, left, pw, w)
+            acc += dy[img, i, j, ch] / dx.dtype.type((r1 - r0) * (c1 - c0))
     dx[img, r, c, ch] = acc
 
 

@@ -30,6 +30,15 @@ def padded_output_size(n: int, k: int, s: int, pad_before: int, pad_after: int) 
     return (n + pad_before + pad_after - k) // s + 1
 
 
+def window_cells(o: int, s: int, pad_before: int, k: int, n: int) -> tuple[int, int]:
+    """The real cells ``[lo, hi)`` of an axis of ``n`` cells that window ``o`` covers: it
+    starts at ``o*s - pad_before`` and spans ``k`` cells, padding left out. Plain
+    arithmetic, so the compiled tiers compile this same function (an ``njit`` function on
+    the CPU, a device function on the GPU)."""
+    start = o * s - pad_before
+    return max(start, 0), min(start + k, n)
+
+
 def window_output_shape(x_shape, window, strides, pads) -> tuple:
     """The NHWC output shape of a window op (pooling) over ``x_shape``."""
     n, h, w, c = x_shape

@@ -30,7 +30,7 @@ import numpy as np
 from numba import prange
 
 from . import gemm, threads  # noqa: F401  (threads sets OpenMP's wait policy before Numba starts)
-from .geometry import padded_output_size, window_output_shape
+from .geometry import padded_output_size, window_cells, window_output_shape
 from .numpy_tier import NumpyBackend
 
 _compiled = numba.njit(cache=True)
@@ -103,6 +103,9 @@ def _col2im(dcols, kh, kw, sh, sw, top, left, oh, ow, dx_rows):
 
 
 # ----- pooling ----------------------------------------------------------------------------
+_window_cells = _compiled(window_cells)
+
+
 @_compiled_parallel
 def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
     """y[n,i,j,ch] = max of x over the real cells of the window; winner[n,i,j,ch] = the
@@ -114,9 +117,9 @@ def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
     _, oh, ow, _ = y.shape
     for task in prange(n * oh):
         img, i = task // oh, task % oh
-        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
+        r0, r1 = _window_cells(i, sh, top, ph, h)
         for j in range(ow):
-            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+            c0, c1 = _window_cells(j, sw, left, pw, w)
             best, best_at = y[img, i, j], winner[img, i, j]
             for ch in range(channels):
                 best[ch] = x[img, r0, c0, ch]
@@ -151,9 +154,9 @@ def _avg_pool_forward(x, ph, pw, sh, sw, top, left, y):
     _, oh, ow, _ = y.shape
     for task in prange(n * oh):
         img, i = task // oh, task % oh
-        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
+        r0, r1 = _window_cells(i, sh, top, ph, h)
         for j in range(ow):
-            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+            c0, c1 = _window_cells(j, sw, left, pw, w)
             out = y[img, i, j]
             out[:] = 0
             for r in range(r0, r1):
@@ -174,9 +177,9 @@ def _avg_pool_backward(dy, ph, pw, sh, sw, top, left, dx):
     for img in prange(n):
         dx[img] = 0
         for i in range(oh):
-            r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, h)
+            r0, r1 = _window_cells(i, sh, top, ph, h)
             for j in range(ow):
-                c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, w)
+                c0, c1 = _window_cells(j, sw, left, pw, w)
                 count = dy.dtype.type((r1 - r0) * (c1 - c0))
                 for r in range(r0, r1):
                     for c in range(c0, c1):
