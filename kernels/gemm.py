@@ -51,34 +51,33 @@ def _bounds(size: int, pieces: int) -> list[tuple[int, int]]:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` (into ``out`` when given), split over threads when both are 2-D and the
     product is large enough; any other case is plain ``np.matmul``."""
-    pieces = get_num_threads()
-    if a.ndim != 2 or b.ndim != 2 or pieces == 1 or a.shape[1] != b.shape[0]:
+    count = get_num_threads()
+    if a.ndim != 2 or b.ndim != 2 or count == 1 or a.shape[1] != b.shape[0]:
         return np.matmul(a, b, out=out)
     (m, r), n = a.shape, b.shape[1]
     if 2.0 * m * r * n < MIN_FLOPS:
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
-    largest = max(m, r, n)
+    largest, extra = max(m, r, n), []
     if largest == m:
-        jobs = [(np.matmul, a[i0:i1], b, out[i0:i1]) for i0, i1 in _bounds(m, pieces)]
+        pieces = [(a[i0:i1], b, out[i0:i1]) for i0, i1 in _bounds(m, count)]
     elif largest == n:
-        jobs = [(np.matmul, a, b[:, j0:j1], out[:, j0:j1]) for j0, j1 in _bounds(n, pieces)]
+        pieces = [(a, b[:, j0:j1], out[:, j0:j1]) for j0, j1 in _bounds(n, count)]
     else:
-        partial = [out] + [np.empty_like(out) for _ in range(pieces - 1)]
-        jobs = [(np.matmul, a[:, r0:r1], b[r0:r1], c)
-                for (r0, r1), c in zip(_bounds(r, pieces), partial)]
-    _run(jobs)
-    if largest not in (m, n):
-        for c in partial[1:]:
-            out += c
+        extra = [np.empty_like(out) for _ in range(count - 1)]
+        pieces = [(a[:, r0:r1], b[r0:r1], c) for (r0, r1), c in zip(_bounds(r, count), [out] + extra)]
+    _run(pieces)
+    for partial in extra:
+        out += partial
     return out
 
 
-def _run(jobs) -> None:
-    """Run the first job on this thread and the others on the pool; wait for all of them."""
-    futures = [_workers().submit(f, *args, out=o) for f, *args, o in jobs[1:]]
-    first, *args, o = jobs[0]
-    first(*args, out=o)
+def _run(pieces) -> None:
+    """``np.matmul(a, b, out=c)`` for every ``(a, b, c)``: the first on this thread, the
+    others on the pool; returns when all are done."""
+    futures = [_workers().submit(np.matmul, a, b, out=c) for a, b, c in pieces[1:]]
+    a, b, c = pieces[0]
+    np.matmul(a, b, out=c)
     for future in futures:
         future.result()
