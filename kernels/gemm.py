@@ -24,25 +24,16 @@ the 2-core development machine splitting smaller products (a batch of 32 through
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
-from .threads import get_num_threads, max_threads
+from .threads import get_num_threads, run_all
 
 MIN_FLOPS = 16e6
-_pool: ThreadPoolExecutor | None = None
 
 
-def _workers() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(max_threads() - 1, 1),
-                                   thread_name_prefix="tinycnn-gemm")
-    return _pool
-
-
-def _bounds(size: int, pieces: int) -> list[tuple[int, int]]:
+def bounds(size: int, pieces: int) -> list[tuple[int, int]]:
     """``pieces`` consecutive ranges covering [0, size) whose lengths differ by at most one."""
     edges = [size * p // pieces for p in range(pieces + 1)]
     return list(zip(edges[:-1], edges[1:]))
@@ -61,23 +52,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         out = np.empty((m, n), dtype=np.result_type(a, b))
     largest, extra = max(m, r, n), []
     if largest == m:
-        pieces = [(a[i0:i1], b, out[i0:i1]) for i0, i1 in _bounds(m, count)]
+        pieces = [(a[i0:i1], b, out[i0:i1]) for i0, i1 in bounds(m, count)]
     elif largest == n:
-        pieces = [(a, b[:, j0:j1], out[:, j0:j1]) for j0, j1 in _bounds(n, count)]
+        pieces = [(a, b[:, j0:j1], out[:, j0:j1]) for j0, j1 in bounds(n, count)]
     else:
         extra = [np.empty_like(out) for _ in range(count - 1)]
-        pieces = [(a[:, r0:r1], b[r0:r1], c) for (r0, r1), c in zip(_bounds(r, count), [out] + extra)]
-    _run(pieces)
-    for partial in extra:
-        out += partial
+        pieces = [(a[:, r0:r1], b[r0:r1], c) for (r0, r1), c in zip(bounds(r, count), [out] + extra)]
+    run_all([partial(np.matmul, a, b, out=c) for a, b, c in pieces])
+    for partial_sum in extra:
+        out += partial_sum
     return out
-
-
-def _run(pieces) -> None:
-    """``np.matmul(a, b, out=c)`` for every ``(a, b, c)``: the first on this thread, the
-    others on the pool; returns when all are done."""
-    futures = [_workers().submit(np.matmul, a, b, out=c) for a, b, c in pieces[1:]]
-    a, b, c = pieces[0]
-    np.matmul(a, b, out=c)
-    for future in futures:
-        future.result()

@@ -4,13 +4,12 @@ Same contract as :class:`kernels.numpy_tier.NumpyBackend` (NHWC, ``pads`` as
 ``((top, bottom), (left, right))``, ``(output, ctx)`` from each forward), with the hot loops
 compiled by Numba:
 
-* convolution is still im2col + GEMM, but im2col and col2im are compiled loops split over
-  the cores, the GEMMs stay on BLAS (NumPy ``@``), and the padded input and the ``cols``
-  matrix live in scratch buffers reused from call to call. ``cols`` gets a column of ones
-  when there is a bias, so the bias is added by the forward GEMM and its gradient comes
-  out of the dW GEMM. The backward rebuilds ``cols`` from the input rather than keeping
-  it alive between the passes: that costs one more im2col but saves a ``kh*kw``-times
-  larger copy of every conv input for the whole training step;
+* convolution is still im2col + GEMM, but one cache-sized tile of the im2col matrix at a
+  time: each thread builds a tile with a compiled loop and hands it straight to BLAS
+  (NumPy ``@``, single-threaded in each thread), so the matrix never exists whole. ``cols``
+  gets a column of ones when there is a bias, so the bias is added by the forward GEMM and
+  its gradient comes out of the dW GEMM. The backward rebuilds the tiles from the input
+  rather than keeping them between the passes;
 * pooling, relu, dropout's threshold, the fused softmax + cross-entropy and the optimizer
   updates are single passes over memory (NumPy needs several temporaries for each).
 
@@ -23,18 +22,22 @@ Numba the iterations are independent, which lets it vectorise them.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from types import SimpleNamespace
 
 import numba
 import numpy as np
 from numba import prange
 
-from . import gemm, threads  # noqa: F401  (threads sets OpenMP's wait policy before Numba starts)
+from . import gemm
+from .threads import get_num_threads, run_all  # (importing threads sets OpenMP's wait policy first)
 from .geometry import padded_output_size, window_cells, window_output_shape
 from .numpy_tier import NumpyBackend
 
 _compiled = numba.njit(cache=True)
 _compiled_parallel = numba.njit(cache=True, parallel=True)
+_compiled_nogil = numba.njit(cache=True, nogil=True)   # for Python threads to run side by side
+TILE_BYTES = 1 << 20   # im2col tile size: 1 MiB was fastest of 256 KiB to 4 MiB (see _conv_tiles)
 
 
 # ----- convolution: im2col and its adjoint -----------------------------------------------
@@ -57,49 +60,66 @@ def _pad_into(x, top, left, xp):
     xp[:, top:top + h, left:left + w] = x
 
 
-@_compiled_parallel
-def _im2col(xp_rows, cin, kh, kw, sh, sw, oh, ow, cols):
-    """cols[(n*oh + i)*ow + j, (a*kw + b)*C + c] = xp[n, i*sh + a, j*sw + b, c] for the
-    padded input seen as rows ``xp_rows`` (N, Hp, Wp*C): each tap row a of a window is one
-    contiguous run of kw*C values. When ``cols`` has one column more than kh*kw*C, that
-    column is set to 1 (the input that the bias multiplies). One (image, output row) per task."""
-    n = xp_rows.shape[0]
+@_compiled_nogil
+def _output_pixel(row, oh, ow):
+    """(image, i, j) of row ``row`` of the im2col matrix, whose rows run over (n, i, j)."""
+    img, rest = row // (oh * ow), row % (oh * ow)
+    return img, rest // ow, rest % ow
+
+
+@_compiled_nogil
+def _next_pixel(img, i, j, oh, ow):
+    """The output pixel after (img, i, j) in row-major order (cheaper than dividing again)."""
+    if j + 1 < ow:
+        return img, i, j + 1
+    if i + 1 < oh:
+        return img, i + 1, 0
+    return img + 1, 0, 0
+
+
+@_compiled_nogil
+def _im2col_rows(xp_rows, cin, kh, kw, sh, sw, oh, ow, first_row, cols):
+    """Rows first_row, first_row + 1, ... of the im2col matrix, into ``cols``:
+    cols[t, (a*kw + b)*C + c] = xp[n, i*sh + a, j*sw + b, c] for output pixel (n, i, j) of
+    row first_row + t, on the padded input seen as rows ``xp_rows`` (N, Hp, Wp*C): each tap
+    row a of a window is one contiguous run of kw*C values. When ``cols`` has one column
+    more than kh*kw*C, that column is set to 1 (the input that the bias multiplies)."""
     run = kw * cin
     with_ones = cols.shape[1] > kh * run
-    for task in prange(n * oh):
-        img, i = task // oh, task % oh
-        for j in range(ow):
-            window = cols[task * ow + j]
-            for a in range(kh):
-                window[a * run:(a + 1) * run] = xp_rows[img, i * sh + a, j * sw * cin:j * sw * cin + run]
-            if with_ones:
-                window[kh * run] = 1
+    img, i, j = _output_pixel(first_row, oh, ow)
+    for t in range(cols.shape[0]):
+        window = cols[t]
+        for a in range(kh):
+            src = xp_rows[img, i * sh + a, j * sw * cin:j * sw * cin + run]
+            dst = window[a * run:(a + 1) * run]
+            for k in range(run):   # a loop over views, not ``dst[:] = src``: Numba's slice
+                dst[k] = src[k]    # assignment checks for overlap, 1.5-2x slower here
+        if with_ones:
+            window[kh * run] = 1
+        img, i, j = _next_pixel(img, i, j, oh, ow)
 
 
-@_compiled_parallel
-def _col2im(dcols, kh, kw, sh, sw, top, left, oh, ow, dx_rows):
-    """The adjoint of :func:`_im2col`: dx[n, r, c, :] = sum of the dcols entries that
-    im2col copied from x[n, r, c, :]. Each task owns one (image, input row) of ``dx_rows``
-    (N, H, W*C) and gathers the tap rows a with i*sh + a - top = r, so tasks never collide."""
-    n, h, row_len = dx_rows.shape
+@_compiled_nogil
+def _col2im_rows(dcols, kh, kw, sh, sw, top, left, oh, ow, first_row, dx_rows):
+    """The adjoint of :func:`_im2col_rows`: adds each row t of ``dcols`` back onto the input
+    cells that its window covered, dx[n, i*sh + a - top, j*sw + b - left, :] +=
+    dcols[t, (a*kw + b)*C : ...], skipping the taps that fell on padding. ``dx_rows`` is
+    (N, H, W*C)."""
+    h, row_len = dx_rows.shape[1:]
     cin = dcols.shape[1] // (kh * kw)
     w = row_len // cin
-    for task in prange(n * h):
-        img, r = task // h, task % h
-        out = dx_rows[img, r]
-        out[:] = 0
+    img, i, j = _output_pixel(first_row, oh, ow)
+    for t in range(dcols.shape[0]):
+        c_start = j * sw - left
+        b0, b1 = _real_taps(c_start, kw, w)
         for a in range(kh):
-            di = r + top - a                         # = i * sh for the output row i
-            if di < 0 or di % sh != 0 or di // sh >= oh:
-                continue
-            first_row = (img * oh + di // sh) * ow
-            for j in range(ow):
-                c_start = j * sw - left
-                b0, b1 = _real_taps(c_start, kw, w)
-                src = dcols[first_row + j, (a * kw + b0) * cin:(a * kw + b1) * cin]
-                dst = out[(c_start + b0) * cin:(c_start + b1) * cin]
+            r = i * sh + a - top
+            if 0 <= r < h:
+                src = dcols[t, (a * kw + b0) * cin:(a * kw + b1) * cin]
+                dst = dx_rows[img, r, (c_start + b0) * cin:(c_start + b1) * cin]
                 for k in range(src.size):
                     dst[k] += src[k]
+        img, i, j = _next_pixel(img, i, j, oh, ow)
 
 
 # ----- pooling ----------------------------------------------------------------------------
@@ -336,10 +356,22 @@ class NumbaBackend(NumpyBackend):
         """``a @ b`` split over the threads (see :mod:`kernels.gemm`)."""
         return gemm.matmul(a, b, out)
 
-    # ----- convolution ----------------------------------------------------------------
-    def _cols(self, x, window, strides, pads, out_hw, ones_column):
-        """im2col of ``x`` into the scratch buffer, shape (N*oh*ow, kh*kw*cin), with a last
-        column of ones appended when ``ones_column``."""
+    # ----- convolution: im2col + GEMM, one cache-sized tile at a time -----------------
+    def _conv_tiles(self, x, window, strides, pads, out_hw, ones_column, work, begin=None):
+        """Runs ``state = work(cols, first_row, state)`` over the im2col matrix of ``x`` (rows (n, i, j),
+        columns (a, b, c), plus a column of ones when ``ones_column``), one tile of rows at
+        a time: each thread takes a contiguous range of images and walks it in tiles of
+        about ``TILE_BYTES``, rebuilding each tile in its own scratch buffer just before
+        ``work`` uses it. Each thread starts from ``state = None`` after calling
+        ``begin(first_image, end_image)`` if given; returns the list of the threads' states.
+
+        Why tiles: the whole matrix is kh*kw times larger than ``x`` (37 MB for a batch of
+        32 through a 3x3 conv with 32 channels at 32x32), so building it all and then
+        multiplying streams it through main memory twice, and BLAS multiplies a matrix that
+        does not fit in cache at 50-60 GFLOP/s on one core of the development machine,
+        against 75-88 for a tile of 256 to 2048 rows. Why whole images per thread: the
+        backward pass adds each tile into ``dx``, and windows of neighbouring tiles of one
+        image overlap."""
         (kh, kw), (oh, ow) = window, out_hw
         n, h, w, cin = x.shape
         (top, bottom), (left, right) = pads
@@ -348,45 +380,81 @@ class NumbaBackend(NumpyBackend):
         else:
             xp = self._scratch("padded", (n, h + top + bottom, w + left + right, cin), x.dtype)
             _pad_into(x, top, left, xp)
-        cols = self._scratch("cols", (n * oh * ow, kh * kw * cin + ones_column), x.dtype)
-        _im2col(xp.reshape(n, xp.shape[1], -1), cin, kh, kw, *strides, oh, ow, cols)
-        return cols
+        xp_rows = xp.reshape(n, xp.shape[1], -1)
+        width = kh * kw * cin + ones_column
+        tile = max(1, TILE_BYTES // (width * x.itemsize))
+        per_image = oh * ow
+
+        def one_thread(first_image, end_image):
+            if begin is not None:
+                begin(first_image, end_image)
+            cols_buffer = self._scratch("cols", (tile, width), x.dtype)
+            state = None
+            for first_row in range(first_image * per_image, end_image * per_image, tile):
+                cols = cols_buffer[:min(tile, end_image * per_image - first_row)]
+                _im2col_rows(xp_rows, cin, kh, kw, *strides, oh, ow, first_row, cols)
+                state = work(cols, first_row, state)
+            return state
+
+        ranges = [r for r in gemm.bounds(n, min(get_num_threads(), n)) if r[0] < r[1]]
+        return run_all([partial(one_thread, *r) for r in ranges])
 
     def conv2d_forward(self, x, w, b, strides, pads):
-        """y = im2col(x) @ w.reshape(kh*kw*cin, cout) + b (see the NumPy tier). The bias rides
-        in the same GEMM: ``[cols, 1] @ [W; b] = cols @ W + b``, saving a pass over y."""
+        """y = im2col(x) @ w.reshape(kh*kw*cin, cout) + b (see the NumPy tier), tile by tile
+        (:meth:`_conv_tiles`). The bias rides in the same GEMM: ``[cols, 1] @ [W; b] =
+        cols @ W + b``, saving a pass over y."""
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
         out_hw = (padded_output_size(h, kh, strides[0], *pads[0]), padded_output_size(wd, kw, strides[1], *pads[1]))
-        cols = self._cols(x, (kh, kw), strides, pads, out_hw, ones_column=b is not None)
         weights = w.reshape(kh * kw * cin, cout)
         if b is not None:
             weights = np.concatenate([weights, b.reshape(1, cout)])
-        y = self.matmul(cols, weights)
+        y = np.empty((n * out_hw[0] * out_hw[1], cout), dtype=np.result_type(x, weights))
+
+        def multiply(cols, first_row, _):
+            np.matmul(cols, weights, out=y[first_row:first_row + len(cols)])
+
+        self._conv_tiles(x, (kh, kw), strides, pads, out_hw, b is not None, multiply)
         ctx = SimpleNamespace(x=x, w=w, strides=strides, pads=pads, out_hw=out_hw,
                               has_bias=b is not None)
         return y.reshape(n, *out_hw, cout), ctx
 
     def conv2d_backward(self, ctx, dy, need_dx=True):
-        """[dW; db] = [cols, 1]^T @ dY with cols rebuilt from x (the ones column sums dY
-        over the rows, which is db); dcols = dY @ W^T; dx = col2im(dcols), skipped when
-        ``need_dx`` is false."""
+        """Per tile of im2col rows (rebuilt from x rather than kept from the forward pass,
+        which would hold a kh*kw-times larger copy of every conv input for the whole step):
+        [dW; db] += [cols, 1]^T @ dY_tile (the ones column sums dY over the rows, which is
+        db); dcols = dY_tile @ W^T and col2im adds it into dx (skipped when ``need_dx`` is
+        false). Each thread sums its own [dW; db]; the sums are added at the end."""
         kh, kw, cin, cout = ctx.w.shape
         taps = kh * kw * cin
         dy2 = dy.reshape(-1, cout)
-        cols = self._cols(ctx.x, (kh, kw), ctx.strides, ctx.pads, ctx.out_hw, ctx.has_bias)
-        dweights = self.matmul(cols.T, dy2)
+        w2t = ctx.w.reshape(taps, cout).T
+        dx = np.empty(ctx.x.shape, dtype=np.result_type(dy2, w2t)) if need_dx else None
+        n, h, wd, _ = ctx.x.shape
+
+        def zero_dx(first_image, end_image):
+            if need_dx:
+                dx[first_image:end_image] = 0
+
+        def accumulate(cols, first_row, dweights):
+            dy_tile = dy2[first_row:first_row + len(cols)]
+            if dweights is None:
+                dweights = np.matmul(cols.T, dy_tile)
+            else:
+                dweights += np.matmul(cols.T, dy_tile, out=self._scratch("dweights", dweights.shape, dweights.dtype))
+            if need_dx:
+                dcols = np.matmul(dy_tile, w2t, out=self._scratch("dcols", (len(cols), taps), dx.dtype))
+                _col2im_rows(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], *ctx.out_hw,
+                             first_row, dx.reshape(n, h, wd * cin))
+            return dweights
+
+        partial_sums = self._conv_tiles(ctx.x, (kh, kw), ctx.strides, ctx.pads, ctx.out_hw, ctx.has_bias,
+                                        accumulate, zero_dx)
+        dweights = partial_sums[0]
+        for other in partial_sums[1:]:
+            dweights += other
         dw = dweights[:taps].reshape(ctx.w.shape)
         db = dweights[taps] if ctx.has_bias else None
-        if not need_dx:
-            return None, dw, db
-        w2 = ctx.w.reshape(taps, cout)
-        dcols = self._scratch("dcols", (dy2.shape[0], taps), np.result_type(dy2, w2))
-        self.matmul(dy2, w2.T, out=dcols)
-        dx = np.empty(ctx.x.shape, dtype=dcols.dtype)
-        n, h, w, _ = dx.shape
-        _col2im(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], *ctx.out_hw,
-                dx.reshape(n, h, w * cin))
         return dx, dw, db
 
     # ----- pooling --------------------------------------------------------------------

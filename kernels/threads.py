@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -30,6 +31,7 @@ except ImportError:  # the numpy tier still works; only the BLAS pool is then co
     numba = None
 
 _controller = ThreadpoolController()
+_pool: ThreadPoolExecutor | None = None
 
 
 def max_threads() -> int:
@@ -80,3 +82,19 @@ def blas_scope(method):
         with _controller.limit(limits=_blas_threads, user_api="blas"):
             return method(*args, **kwargs)
     return scoped
+
+
+def run_all(calls) -> list:
+    """Run every zero-argument function in ``calls`` side by side on tinycnn's threads (the
+    first on the calling thread, the others on a pool of ``max_threads() - 1`` workers that
+    sleep until given one) and return their results in order. The functions run in
+    parallel only while they release the GIL: NumPy's BLAS products and the kernels compiled
+    with ``nogil=True`` do."""
+    global _pool
+    if len(calls) == 1:
+        return [calls[0]()]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(max_threads() - 1, 1), thread_name_prefix="tinycnn")
+    futures = [_pool.submit(call) for call in calls[1:]]
+    first = calls[0]()
+    return [first] + [future.result() for future in futures]

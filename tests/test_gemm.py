@@ -45,7 +45,7 @@ def test_each_split_direction_writes_every_element(split_everything, shape):
 
 def test_small_or_stacked_products_are_left_to_numpy(monkeypatch):
     calls = []
-    monkeypatch.setattr(gemm, "_run", lambda jobs: calls.append(jobs))
+    monkeypatch.setattr(gemm, "run_all", lambda jobs: calls.append(jobs))
     monkeypatch.setattr(gemm, "get_num_threads", lambda: 2)
     a = np.ones((2, 3, 4))
     np.testing.assert_array_equal(gemm.matmul(a, np.ones((4, 5))), np.full((2, 3, 5), 4.0))

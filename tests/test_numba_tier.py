@@ -2,7 +2,7 @@
 gives the numpy and reference tiers' results (to float rounding), in the input's dtype."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinycnn
@@ -51,6 +51,29 @@ def test_conv2d_matches_numpy_and_reference_tiers(dtype, config, seed, bias):
                 assert mine is None
             else:
                 assert_same(mine, theirs, dtype)
+
+
+@settings(deadline=None, max_examples=60)
+@given(config=conv_configs(), seed=st.integers(0, 2**32 - 1), bias=st.booleans(),
+       tile_bytes=st.integers(1, 600), threads=st.integers(1, 3), need_dx=st.booleans())
+def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
+        monkeypatch, config, seed, bias, tile_bytes, threads, need_dx):
+    """The production tile (1 MiB) holds every test case whole; here tiles of a few rows
+    end inside an image and between images, and up to 3 threads split the batch (more than
+    the machine may have cores: the extra work waits for a worker), so every boundary of
+    the tiling and of the per-thread image ranges is crossed, in float64."""
+    from tinycnn.kernels import numba_cpu
+    monkeypatch.setattr(numba_cpu, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: threads)
+    x, w, b, dy, strides, pads = conv_case(config, seed, np.float64, bias)
+    y, ctx = NUMBA.conv2d_forward(x, w, b, strides, pads)
+    dx, dw, db = NUMBA.conv2d_backward(ctx, dy, need_dx=need_dx)
+    y_numpy, ctx_numpy = NUMPY.conv2d_forward(x, w, b, strides, pads)
+    dx_numpy, dw_numpy, db_numpy = NUMPY.conv2d_backward(ctx_numpy, dy)
+    assert_same(y, y_numpy, np.float64)
+    assert_same(dw, dw_numpy, np.float64)
+    assert (db is None) if b is None else np.allclose(db, db_numpy, **TOLERANCE[np.float64])
+    assert (dx is None) if not need_dx else np.allclose(dx, dx_numpy, **TOLERANCE[np.float64])
 
 
 def test_conv2d_backward_is_not_disturbed_by_a_later_forward_of_the_same_shape():
