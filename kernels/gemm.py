@@ -6,15 +6,20 @@ threads run them side by side:
 
 * by rows of C:     ``C[i0:i1] = A[i0:i1] @ B``                 (M the largest)
 * by columns of C:  ``C[:, j0:j1] = A @ B[:, j0:j1]``           (N the largest)
-* by the sum:       ``C = sum_p A[:, r_p] @ B[r_p, :]``          (R the largest: the
-  weight gradient ``cols^T @ dY`` of a convolution, whose sum runs over every pixel)
+* by the sum:       ``C = sum_p A[:, r_p] @ B[r_p, :]``          (R the largest: a
+  Dense layer's weight gradient ``x^T @ dY`` over a large batch)
+
+Convolutions do not come here: the numba tier multiplies their im2col tiles on the same
+threads itself (``NumbaBackend._conv_tiles``); this module serves the Dense layers and
+any other large product.
 
 Why not let BLAS use its own threads? Measured on 2 cores, OpenBLAS's workers wait for a
 scheduler slice at every product once another process is busy, and a training step that
 took 14.5 ms took 48 to 970 ms. Here the threads are ordinary Python threads that sleep
-until given a piece: with a busy neighbour a product simply runs at one core's speed.
-Measured on the project's 2-core machine, idle: the conv GEMMs of the seed models go from
-56-72 to 111-144 GFLOP/s, the same as OpenBLAS's own 2 threads.
+until given a piece (:func:`kernels.threads.run_all`): with a busy neighbour a product
+simply runs at one core's speed. Measured on the project's 2-core machine, idle: the conv
+GEMMs of the seed models (when they were whole im2col products) went from 56-72 to 111-144
+GFLOP/s, the same as OpenBLAS's own 2 threads.
 
 The number of pieces is Numba's thread count (:func:`tinycnn.set_num_threads` sets it), so
 one setting governs every parallel part of a step. Products under ``MIN_FLOPS`` are not

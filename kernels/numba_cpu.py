@@ -380,10 +380,10 @@ class NumbaBackend(NumpyBackend):
         else:
             xp = self._scratch("padded", (n, h + top + bottom, w + left + right, cin), x.dtype)
             _pad_into(x, top, left, xp)
-        xp_rows = xp.reshape(n, xp.shape[1], -1)
+        xp_rows = xp.reshape(n, xp.shape[1], xp.shape[2] * cin)
         width = kh * kw * cin + ones_column
         tile = max(1, TILE_BYTES // (width * x.itemsize))
-        per_image = oh * ow
+        per_image, threads = oh * ow, max(1, min(get_num_threads(), n))
 
         def one_thread(first_image, end_image):
             if begin is not None:
@@ -396,8 +396,7 @@ class NumbaBackend(NumpyBackend):
                 state = work(cols, first_row, state)
             return state
 
-        ranges = [r for r in gemm.bounds(n, min(get_num_threads(), n)) if r[0] < r[1]]
-        return run_all([partial(one_thread, *r) for r in ranges])
+        return run_all([partial(one_thread, *r) for r in gemm.bounds(n, threads)])
 
     def conv2d_forward(self, x, w, b, strides, pads):
         """y = im2col(x) @ w.reshape(kh*kw*cin, cout) + b (see the NumPy tier), tile by tile
@@ -451,6 +450,8 @@ class NumbaBackend(NumpyBackend):
         partial_sums = self._conv_tiles(ctx.x, (kh, kw), ctx.strides, ctx.pads, ctx.out_hw, ctx.has_bias,
                                         accumulate, zero_dx)
         dweights = partial_sums[0]
+        if dweights is None:   # an empty batch: no tile ran
+            dweights = np.zeros((taps + ctx.has_bias, cout), dtype=np.result_type(ctx.x, dy2))
         for other in partial_sums[1:]:
             dweights += other
         dw = dweights[:taps].reshape(ctx.w.shape)

@@ -76,6 +76,15 @@ def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
     assert (dx is None) if not need_dx else np.allclose(dx, dx_numpy, **TOLERANCE[np.float64])
 
 
+def test_conv2d_on_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
+    x, w, b = np.zeros((0, 5, 5, 3)), np.ones((3, 3, 3, 4)), np.ones(4)
+    y, ctx = NUMBA.conv2d_forward(x, w, b, (1, 1), ((1, 1), (1, 1)))
+    dx, dw, db = NUMBA.conv2d_backward(ctx, np.zeros(y.shape))
+    assert y.shape == (0, 5, 5, 4) and dx.shape == x.shape
+    np.testing.assert_array_equal(dw, np.zeros_like(w))
+    np.testing.assert_array_equal(db, np.zeros_like(b))
+
+
 def test_conv2d_backward_is_not_disturbed_by_a_later_forward_of_the_same_shape():
     """The scratch buffers are shared between calls: two layers of one shape run forward,
     forward, backward, backward, as in a network, must still get their own gradients."""
