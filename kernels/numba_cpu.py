@@ -21,6 +21,7 @@ Numba the iterations are independent, which lets it vectorise them.
 """
 from __future__ import annotations
 
+import math
 import threading
 from functools import partial
 from types import SimpleNamespace
@@ -347,7 +348,7 @@ class NumbaBackend(NumpyBackend):
         dtype and Python thread). Its contents are valid until the next call that asks for
         the same purpose, so kernels only use it within one call."""
         buffers = self._local.__dict__.setdefault("buffers", {})
-        key, size = (purpose, np.dtype(dtype)), int(np.prod(shape))
+        key, size = (purpose, np.dtype(dtype)), math.prod(shape)
         if key not in buffers or buffers[key].size < size:
             buffers[key] = np.empty(size, dtype=dtype)
         return buffers[key][:size].reshape(shape)

@@ -7,6 +7,7 @@ involved), then applies the matching :class:`~tinycnn.autograd.Function` from
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -154,7 +155,7 @@ def flatten(x):
     x = tensor(x, "flatten")
     if x.ndim < 2:
         raise ValueError(f"flatten: needs a batch axis and at least one more, got shape {x.shape}")
-    return reshape(x, (x.shape[0], int(np.prod(x.shape[1:]))))
+    return reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
 
 def matmul(x, y):
