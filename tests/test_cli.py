@@ -55,7 +55,10 @@ def test_summary_prints_the_table(capsys):
 
 
 def test_profile_prints_per_layer_rows(capsys):
+    import tinycnn
+    before = tinycnn.get_backend().name
     assert cli.main(["profile", "seed004_mnist_mlp", "--batch-size", "4", "--backend", "numpy"]) == 0
+    assert tinycnn.get_backend().name == before   # --backend does not outlive the command
     out = capsys.readouterr().out
     assert "kernel tier: numpy" in out
     assert [line.split()[1] for line in out.splitlines() if line.startswith(("flatten", "dense"))] == \
