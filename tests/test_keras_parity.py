@@ -305,6 +305,13 @@ def test_optimizers(case):
 # tinycnn's own numpy and numba tiers (same maths, other summation order) differ from each
 # other by 1.4e-4 on the same weights; the predictions after training agree to 1e-6.
 WEIGHTS_AFTER_TRAINING_TOL = {"seed000_cifar10": 3e-4}
+# seed003 on the numba tier: at the second step one window of the last max-pool has its two
+# largest inputs within 1e-6 of each other, and float32 rounding (the numba tier multiplies
+# im2col tiles, the numpy tier the whole matrix) picks the other cell than TF and the numpy
+# tier do. That window's gradient then goes to another input, and everything after 3 steps
+# differs by up to 1.5e-2 (weights), 2.7e-3 (predictions). Step 1's gradients agree with the
+# numpy tier's to 1e-6 and the losses of all 3 steps with Keras's to 3e-6.
+NEAR_TIE_TOL = {("seed003_cifar10_small", "numba"): 2e-2}
 MODEL_NAMES = ["seed000_cifar10", "seed001_model1", "seed001_model2", "seed002_cifar10_deep",
                "seed003_cifar10_small", "seed004_mnist_mlp", "seed004_mnist_cnn", "mnist_cnn", "cifar10_cnn"]
 
@@ -355,7 +362,9 @@ def model_results(name):
     train_losses = [model.train_on_batch(a["x"], a["y"]) for _ in range(3)]
     results.append(("train_on_batch loss 1", train_losses[0], a["train_losses"][0], TOL_FORWARD))
     results.append(("train_on_batch losses 2-3", train_losses[1:], a["train_losses"][1:], TOL_MODEL))
-    tol = WEIGHTS_AFTER_TRAINING_TOL.get(name, TOL_MODEL)
+    near_tie = NEAR_TIE_TOL.get((name, tinycnn.get_backend().name))
+    tol = near_tie or WEIGHTS_AFTER_TRAINING_TOL.get(name, TOL_MODEL)
+    tol_after = near_tie or TOL_MODEL
     for j, (w0, w1, info) in enumerate(zip(weights, model.get_weights(), meta["weights"])):
         label = f"weight {j} {tuple(info['shape'])}"
         if info["sampled"]:
@@ -364,15 +373,15 @@ def model_results(name):
         else:
             results.append((f"{label} after 3 steps", w1, a[f"after{j}"], tol))
         delta = w1.astype(np.float64) - w0.astype(np.float64)
-        results.append((f"{label} sum |update|", np.abs(delta).sum(), info["delta_abs_sum"], TOL_MODEL))
-        results.append((f"{label} sum update^2", np.square(delta).sum(), info["delta_square_sum"], TOL_MODEL))
-    results.append(("predictions after 3 steps", model.predict(a["x"]), a["predictions_after"], TOL_MODEL))
+        results.append((f"{label} sum |update|", np.abs(delta).sum(), info["delta_abs_sum"], tol_after))
+        results.append((f"{label} sum update^2", np.square(delta).sum(), info["delta_square_sum"], tol_after))
+    results.append(("predictions after 3 steps", model.predict(a["x"]), a["predictions_after"], tol_after))
     return results
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_zoo_model_matches_keras(name):
-    check_all("Zoo models (3 train_on_batch steps)", name, model_results(name))
+def test_zoo_model_matches_keras(tier, name):
+    check_all(f"Zoo models (3 train_on_batch steps, {tier} tier)", name, model_results(name))
 
 
 # ----- Keras weights files, both ways -----------------------------------------------------------

@@ -76,6 +76,23 @@ def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
     assert (dx is None) if not need_dx else np.allclose(dx, dx_numpy, **TOLERANCE[np.float64])
 
 
+def test_conv2d_gradients_are_bit_identical_from_run_to_run(monkeypatch):
+    """Each thread sums the weight gradient of its own images and the sums are added in a
+    fixed order: repeated float32 runs give the same bits (a scheme that let threads take
+    work first come, first served, measured no faster, and its sums changed from run to run)."""
+    from tinycnn.kernels import numba_cpu
+    monkeypatch.setattr(numba_cpu, "TILE_BYTES", 4096)
+    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
+    r = np.random.default_rng(5)
+    x, w = r.normal(size=(12, 9, 9, 5)).astype(np.float32), r.normal(size=(3, 3, 5, 7)).astype(np.float32)
+    b, dy = r.normal(size=7).astype(np.float32), r.normal(size=(12, 9, 9, 7)).astype(np.float32)
+    _, ctx = NUMBA.conv2d_forward(x, w, b, (1, 1), ((1, 1), (1, 1)))
+    first = NUMBA.conv2d_backward(ctx, dy)
+    for _ in range(30):
+        for mine, expected in zip(NUMBA.conv2d_backward(ctx, dy), first):
+            np.testing.assert_array_equal(mine, expected)
+
+
 def test_conv2d_on_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     x, w, b = np.zeros((0, 5, 5, 3)), np.ones((3, 3, 3, 4)), np.ones(4)
     y, ctx = NUMBA.conv2d_forward(x, w, b, (1, 1), ((1, 1), (1, 1)))
