@@ -32,6 +32,17 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 TIERS = tinycnn.available_backends()
 
 
+@pytest.fixture(autouse=True)
+def no_leaked_tier():
+    """Every test must leave the kernel tier as it found it (tests that switch tiers use
+    ``restore_backend`` or ``tier``). A leaked tier once moved every later test module,
+    the zoo models' Keras parity among them, from the numba tier to the numpy tier."""
+    before = tinycnn.get_backend().name
+    yield
+    after = tinycnn.get_backend().name
+    assert after == before, f"the test left the kernel tier at {after!r} (it was {before!r})"
+
+
 @pytest.fixture
 def restore_backend():
     """Put back whichever kernel tier was selected before the test, even if it fails."""
