@@ -431,10 +431,10 @@ class NumbaBackend(NumpyBackend):
         w2t = ctx.w.reshape(taps, cout).T
         dx = np.empty(ctx.x.shape, dtype=np.result_type(dy2, w2t)) if need_dx else None
         n, h, wd, _ = ctx.x.shape
+        dx_rows = dx.reshape(n, h, wd * cin) if need_dx else None
 
         def zero_dx(first_image, end_image):
-            if need_dx:
-                dx[first_image:end_image] = 0
+            dx[first_image:end_image] = 0
 
         def accumulate(cols, first_row, dweights):
             dy_tile = dy2[first_row:first_row + len(cols)]
@@ -445,11 +445,11 @@ class NumbaBackend(NumpyBackend):
             if need_dx:
                 dcols = np.matmul(dy_tile, w2t, out=self._scratch("dcols", (len(cols), taps), dx.dtype))
                 _col2im_rows(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], *ctx.out_hw,
-                             first_row, dx.reshape(n, h, wd * cin))
+                             first_row, dx_rows)
             return dweights
 
         partial_sums = self._conv_tiles(ctx.x, (kh, kw), ctx.strides, ctx.pads, ctx.out_hw, ctx.has_bias,
-                                        accumulate, zero_dx)
+                                        accumulate, begin=zero_dx if need_dx else None)
         dweights = partial_sums[0]
         if dweights is None:   # an empty batch: no tile ran
             dweights = np.zeros((taps + ctx.has_bias, cout), dtype=np.result_type(ctx.x, dy2))
