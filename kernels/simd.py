@@ -1,0 +1,136 @@
+"""CPU vector registers for Numba kernels: a 32-byte vector type and five operations on it.
+
+Numba compiles a loop like ``acc[f] += x * w[f]`` to vector instructions only when LLVM can
+prove that it is safe and worth it, and it keeps ``acc`` in memory, not in registers. A
+kernel that must run near the machine's peak (the direct convolution of
+:mod:`kernels.numba_cpu`) says instead exactly what it wants: a handful of named vector
+variables that LLVM keeps in the CPU's vector registers (16 of them with AVX2), and one
+fused multiply-add per pair of vectors:
+
+    acc = fma(splat(x, i), load(w, k), acc)     # acc[l] += x[i] * w[k + l], l = 0 .. lanes-1
+
+A vector is 32 bytes, the width of an AVX2 register: 8 float32 or 4 float64 lanes
+(:func:`lanes`). On a CPU without AVX2, LLVM splits each operation into narrower ones, so
+the kernels stay correct everywhere. Arrays passed to these operations must be 1-D and
+C-contiguous; there is no bounds check (the caller's index arithmetic is the contract).
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+VECTOR_BYTES = 32
+
+
+class Vector(types.Type):
+    """A vector of ``lanes`` values of ``dtype`` (a Numba float type), held in a register."""
+
+    def __init__(self, dtype, lanes):
+        self.dtype, self.lanes = dtype, lanes
+        super().__init__(name=f"vector({dtype} x {lanes})")
+
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(dmm.lookup(fe_type.dtype).get_value_type(), fe_type.lanes))
+
+
+def _vector_of(array_type):
+    """The vector type for elements of a 1-D contiguous float array type, else None."""
+    if (isinstance(array_type, types.Array) and array_type.ndim == 1 and array_type.layout == "C"
+            and array_type.dtype in (types.float32, types.float64)):
+        return Vector(array_type.dtype, VECTOR_BYTES * 8 // array_type.dtype.bitwidth)
+    return None
+
+
+def _element_pointer(context, builder, array_type, array, index):
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.gep(data, [index])
+
+
+@intrinsic
+def lanes(typingctx, array):
+    """The number of lanes of the vectors of ``array``'s dtype (a compile-time constant)."""
+    vector = _vector_of(array)
+    if vector is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, vector.lanes)
+    return types.intp(array), codegen
+
+
+@intrinsic
+def load(typingctx, array, index):
+    """The vector ``array[index : index + lanes]``."""
+    vector = _vector_of(array)
+    if vector is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], *args)
+        llvm_vector = context.get_value_type(vector)
+        return builder.load(builder.bitcast(pointer, llvm_vector.as_pointer()), align=array.dtype.bitwidth // 8)
+    return vector(array, index), codegen
+
+
+@intrinsic
+def store(typingctx, array, index, value):
+    """``array[index : index + lanes] = value``."""
+    if _vector_of(array) != value:
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1])
+        llvm_vector = context.get_value_type(value)
+        builder.store(args[2], builder.bitcast(pointer, llvm_vector.as_pointer()), align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.none(array, index, value), codegen
+
+
+@intrinsic
+def splat(typingctx, array, index):
+    """A vector with ``array[index]`` in every lane (one broadcast load)."""
+    vector = _vector_of(array)
+    if vector is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        scalar = builder.load(_element_pointer(context, builder, signature.args[0], *args))
+        llvm_vector = context.get_value_type(vector)
+        first = builder.insert_element(ir.Constant(llvm_vector, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(first, ir.Constant(llvm_vector, ir.Undefined),
+                                      ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes))
+    return vector(array, index), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` lane by lane, rounded once (LLVM's ``llvm.fma``)."""
+    if not (isinstance(a, Vector) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llvm_vector = context.get_value_type(a)
+        suffix = f"v{a.lanes}f{a.dtype.bitwidth}"
+        function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(llvm_vector, [llvm_vector] * 3),
+                                                  f"llvm.fma.{suffix}")
+        return builder.call(function, list(args))
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def relu(typingctx, value):
+    """0 in the lanes where ``value < 0``, ``value`` elsewhere (NaN passes through, as in
+    the relu kernels)."""
+    if not isinstance(value, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llvm_vector = context.get_value_type(value)
+        zero = ir.Constant(llvm_vector, [0.0] * value.lanes)
+        return builder.select(builder.fcmp_ordered("<", args[0], zero), zero, args[0])
+    return value(value), codegen
