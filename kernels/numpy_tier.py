@@ -93,6 +93,13 @@ class NumpyBackend:
                               out_hw=(oh, ow), strides=strides, pads=pads, has_bias=b is not None)
         return y.reshape(n, oh, ow, cout), ctx
 
+    def conv2d_relu_forward(self, x, w, b, strides, pads):
+        """``relu(conv2d_forward(...))`` with the convolution's ctx: the fused form behind a
+        ``Conv2D(activation='relu')`` layer. Tiers that can apply the relu while writing the
+        convolution's outputs override it and save a pass over them."""
+        y, ctx = self.conv2d_forward(x, w, b, strides, pads)
+        return self.relu_forward(y), ctx
+
     def conv2d_backward(self, ctx, dy, need_dx=True):
         """The other two GEMMs: ``dW = cols^T @ dY`` and ``dcols = dY @ W^T``; col2im then
         adds each row of ``dcols`` back onto the input pixels its window covered.

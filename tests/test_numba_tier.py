@@ -93,6 +93,50 @@ def test_conv2d_gradients_are_bit_identical_from_run_to_run(monkeypatch):
             np.testing.assert_array_equal(mine, expected)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("images, side, channels, filters", [
+    (1, 1, 1, 1),      # one pixel: a block of 4 with 3 repeated pixels
+    (3, 5, 50, 16),    # 75 pixels: a full task of 64, then 11 (2 blocks + 3); taps 150 > 128
+    (2, 9, 3, 17),     # 162 pixels (2 tasks + 34 = 8 blocks + 2); 17 filters pad to 32
+    (5, 7, 50, 40),    # 245 pixels (3 tasks + 53 = 13 blocks + 1); 40 filters pad to 48
+    (2, 12, 7, 33),    # 288 pixels (4 tasks + 32, no short block); 33 filters
+])
+def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(dtype, images, side, channels,
+                                                                        filters):
+    """The direct kernel works in blocks of 4 output pixels, tasks of 64 pixels, panels of
+    2 vectors of filters (16 float32, 8 float64) and segments of at most 128 taps of a tap
+    row; these shapes end blocks and tasks short, split tap rows into segments and pad the
+    filters. With and without the fused relu, against the numpy tier; the result does not
+    depend on the thread count, bit for bit (each output is summed by one task)."""
+    r = np.random.default_rng(images * side + filters)
+    x = r.normal(size=(images, side, side, channels)).astype(dtype)
+    w = r.normal(size=(3, 3, channels, filters)).astype(dtype)
+    b = r.normal(size=filters).astype(dtype)
+    pads = ((1, 1), (1, 1))
+    expected, _ = NUMPY.conv2d_forward(x, w, b, (1, 1), pads)
+    y, _ = NUMBA.conv2d_forward(x, w, b, (1, 1), pads)
+    assert_same(y, expected, dtype)
+    y_relu, _ = NUMBA.conv2d_relu_forward(x, w, b, (1, 1), pads)
+    assert_same(y_relu, np.maximum(expected, 0), dtype)
+    np.testing.assert_array_equal(y_relu, np.maximum(y, 0))
+    threads = tinycnn.get_num_threads()
+    try:
+        tinycnn.set_num_threads(1)
+        np.testing.assert_array_equal(NUMBA.conv2d_forward(x, w, b, (1, 1), pads)[0], y)
+    finally:
+        tinycnn.set_num_threads(threads)
+
+
+def test_direct_conv2d_computes_float16_in_float32():
+    r = np.random.default_rng(2)
+    x, w, b = (r.normal(size=s).astype(np.float16) for s in [(2, 6, 6, 3), (3, 3, 3, 5), (5,)])
+    y, _ = NUMBA.conv2d_forward(x, w, b, (2, 2), ((0, 1), (0, 1)))
+    expected, _ = NUMPY.conv2d_forward(*(a.astype(np.float32) for a in (x, w, b)), (2, 2), ((0, 1), (0, 1)))
+    assert y.dtype == np.float16
+    # float16 has 11 significant bits: both results round the same float32 sum to it
+    np.testing.assert_allclose(y, expected, rtol=1e-3, atol=1e-3)
+
+
 def test_conv2d_on_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     x, w, b = np.zeros((0, 5, 5, 3)), np.ones((3, 3, 3, 4)), np.ones(4)
     y, ctx = NUMBA.conv2d_forward(x, w, b, (1, 1), ((1, 1), (1, 1)))

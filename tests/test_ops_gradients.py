@@ -244,6 +244,25 @@ def test_conv2d(tier, cfg, seed, bias):
         gradcheck(lambda x, w: F.conv2d(x, w, strides=cfg.strides, padding=cfg.padding), x, w)
 
 
+@given(cfg=conv_configs(**SMALL_CONV), seed=seeds(), bias=st.booleans())
+def test_conv2d_fused_with_relu(tier, cfg, seed, bias):
+    """``relu=True`` (the op behind Conv2D(activation='relu')): same values and gradients as
+    relu applied after the convolution. Inputs in [0.1, 1], weights of one sign per filter
+    (magnitudes in [0.1, 1]) and a bias of that sign keep every pre-activation at least
+    0.01 away from relu's kink at 0 (each output has at least one real tap), so about half
+    of the outputs are cut by the relu and none flips within a finite-difference step."""
+    r = np.random.default_rng(seed)
+    x = r.uniform(0.1, 1, cfg.input_shape)
+    signs = r.choice([-1.0, 1.0], cfg.c_out)
+    w = r.uniform(0.1, 1, cfg.kernel_shape) * signs
+    b = r.uniform(0.05, 0.5, cfg.c_out) * signs if bias else None
+    args = (x, w) if b is None else (x, w, b)
+    fused = lambda *t: F.conv2d(*t, strides=cfg.strides, padding=cfg.padding, relu=True)  # noqa: E731
+    separate = F.relu(F.conv2d(*args, strides=cfg.strides, padding=cfg.padding))
+    np.testing.assert_array_equal(fused(*args).data, separate.data)
+    gradcheck(fused, *args)
+
+
 @pytest.mark.parametrize("hw, window, strides", SAME_STRIDED)
 def test_conv2d_same_strided_cases(tier, hw, window, strides):
     """The 'same' + stride 2/3 cases once more as plain parametrized tests (so they also

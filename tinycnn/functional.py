@@ -201,9 +201,11 @@ def linear(x):
 
 
 # ----- convolution and pooling -------------------------------------------------------------
-def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", relu=False):
     """Keras-style 2-D convolution: x (N, H, W, Cin), kernel (kh, kw, Cin, Cout),
-    bias (Cout,) or None; padding 'valid' or 'same' (TF's asymmetric 'same')."""
+    bias (Cout,) or None; padding 'valid' or 'same' (TF's asymmetric 'same'). With
+    ``relu=True``, ``relu(conv2d(...))`` as one fused op (what ``Conv2D(activation='relu')``
+    runs)."""
     x, kernel = tensor(x, "conv2d"), tensor(kernel, "conv2d")
     if x.ndim != 4:
         raise ValueError(f"conv2d: input must be 4-D (batch, height, width, channels), got shape {x.shape}")
@@ -215,11 +217,11 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
                          f"expects {kernel.shape[2]} (kernel shape {kernel.shape})")
     _, strides, _, pads = plan_2d("conv2d", x.shape[1:3], kernel.shape[:2], strides, padding)
     if bias is None:
-        return conv.Conv2D.apply(x, kernel, strides=strides, pads=pads)
+        return conv.Conv2D.apply(x, kernel, strides=strides, pads=pads, relu=relu)
     bias = tensor(bias, "conv2d")
     if bias.shape != (kernel.shape[3],):
         raise ValueError(f"conv2d: bias must have shape ({kernel.shape[3]},), got {bias.shape}")
-    return conv.Conv2D.apply(x, kernel, bias, strides=strides, pads=pads)
+    return conv.Conv2D.apply(x, kernel, bias, strides=strides, pads=pads, relu=relu)
 
 
 def _pool(cls, op, x, pool_size, strides, padding):

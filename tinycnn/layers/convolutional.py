@@ -54,6 +54,11 @@ class Conv2D(WithActivation):
     def pre_activation(self, x, training=False):
         return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding)
 
+    def call(self, x, training=False):
+        if self.activation_name == "relu":   # one fused op: the relu is applied as y is written
+            return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding, relu=True)
+        return super().call(x, training)
+
     def compute_output_shape(self, input_shape):
         out = [window_geometry(n, k, s, self.padding)[0]
                for n, k, s in zip(input_shape[1:3], self.kernel_size, self.strides)]

@@ -19,15 +19,22 @@ class Conv2D(Function):
     * backward: ``dW = cols^T @ dY``           (kh*kw*Cin, Cout)
     *           ``dcols = dY @ W^T``           (N*oh*ow, kh*kw*Cin), then col2im adds each
       row back onto the pixels its window read, giving dx;  ``db = sum of dY over rows``.
+
+    With ``relu=True`` the op is ``z = relu(y)`` in one node (the tier may apply the relu as
+    it writes y), and the backward first masks the gradient: dL/dy = g where z > 0, else 0.
     """
 
-    def forward(self, x, w, *bias, strides, pads):
+    def forward(self, x, w, *bias, strides, pads, relu=False):
         self.kernels = get_backend()
-        y, self.ctx = self.kernels.conv2d_forward(x, w, bias[0] if bias else None, strides, pads)
+        run = self.kernels.conv2d_relu_forward if relu else self.kernels.conv2d_forward
+        y, self.ctx = run(x, w, bias[0] if bias else None, strides, pads)
         self.has_bias = bool(bias)
+        self.relu_output = y if relu else None
         return y
 
     def backward(self, g):
+        if self.relu_output is not None:
+            g = self.kernels.relu_backward(self.relu_output, g)
         # The first layer's input (the images) needs no gradient: skip dcols and col2im.
         dx, dw, db = self.kernels.conv2d_backward(self.ctx, g, need_dx=self.needs_input_grad[0])
         return (dx, dw, db) if self.has_bias else (dx, dw)
