@@ -125,7 +125,7 @@ def _col2im_rows(dcols, kh, kw, sh, sw, top, left, oh, ow, first_row, dx_rows):
 
 # ----- convolution forward: direct, in vector registers ----------------------------------
 BLOCK_PIXELS = 4     # output pixels per register block; with 2 vectors of filters: 8 accumulators
-CHUNK_PIXELS = 64    # output pixels per parallel task (each weight panel is reused over them)
+CHUNK_PIXELS = 64    # output pixels per chunk (threads take whole chunks; a weight panel serves a chunk)
 SEGMENT_TAPS = 128   # taps per weight panel: 128 x 16 float32 filters = 8 KiB, a quarter of L1
 
 
@@ -142,8 +142,8 @@ def _store(y, index, value, apply_relu):
     simd.store(y, index, simd.relu(value) if apply_relu else value)
 
 
-@_compiled_parallel
-def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, y):
+@_compiled_nogil
+def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, first_chunk, end_chunk, y):
     """y[p, f] = bias[f] + sum_{a, t} xp[start(p) + a*wp*cin + t] * w[a*kw*cin + t, f] for
     every output pixel p (rows (n, i, j) of the flat y, F = bias.size columns), where
     start(p) is :func:`_input_offset` and t runs over one tap row of the window (kw*cin
@@ -152,7 +152,10 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, y
     The register block: 4 output pixels x 2 vectors of filters (16 float32 or 8 float64)
     make 8 vector accumulators. For each tap, 2 vector loads of w are reused by the 4
     pixels and one broadcast of each pixel's input value by the 2 vectors: 8 fused
-    multiply-adds per 6 loads. Tasks are chunks of CHUNK_PIXELS pixels. Within a chunk, the
+    multiply-adds per 6 loads. The pixels are cut into chunks of CHUNK_PIXELS and this call
+    computes chunks [first_chunk, end_chunk) (each thread calls it on its own range, so each
+    output is summed by one thread, in one order, whatever the thread count; a ``prange``
+    version ran no faster and took 3.9 s to compile against 1.7). Within a chunk, the
     taps are taken in segments of at most SEGMENT_TAPS (within one tap row), and each
     segment's panel of weights (SEGMENT_TAPS x 2 vectors, 8 KiB in float32) is used by all
     of the chunk's blocks while it is in the L1 cache; the block's sums wait in y between
@@ -162,7 +165,7 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, y
     filters = bias.size
     pixels = y.size // filters
     row, run = wp * cin, kw * cin
-    for chunk in prange((pixels + CHUNK_PIXELS - 1) // CHUNK_PIXELS):
+    for chunk in range(first_chunk, end_chunk):
         first = chunk * CHUNK_PIXELS
         end = min(first + CHUNK_PIXELS, pixels)
         starts = np.empty(CHUNK_PIXELS + BLOCK_PIXELS, dtype=np.intp)
@@ -223,7 +226,8 @@ def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
     flat index (r*W + c)*C + ch of the first maximum in row-major order (strict >; a NaN
     counts as the maximum, as in np.argmax). Padded cells are never visited, so they never
     win. The channel loop has no branches (both stores always happen, with a select), so
-    LLVM vectorises it: 1.7x faster than an ``if``."""
+    LLVM vectorises it: 1.7x faster than an ``if``. With ``winner=None`` (inference) Numba
+    compiles a version without the winners (0.42 against 0.57 ms for 35x32x32x32)."""
     n, h, w, channels = x.shape
     _, oh, ow, _ = y.shape
     for task in prange(n * oh):
@@ -231,10 +235,13 @@ def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
         r0, r1 = _window_cells(i, sh, top, ph, h)
         for j in range(ow):
             c0, c1 = _window_cells(j, sw, left, pw, w)
-            best, best_at = y[img, i, j], winner[img, i, j]
+            best = y[img, i, j]
             for ch in range(channels):
                 best[ch] = x[img, r0, c0, ch]
-                best_at[ch] = (r0 * w + c0) * channels + ch
+            if winner is not None:
+                best_at = winner[img, i, j]
+                for ch in range(channels):
+                    best_at[ch] = (r0 * w + c0) * channels + ch
             for r in range(r0, r1):
                 for c in range(c0, c1):
                     cell, base = x[img, r, c], (r * w + c) * channels
@@ -242,7 +249,8 @@ def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner):
                         value, current = cell[ch], best[ch]
                         take = (value > current) | ((value != value) & (current == current))
                         best[ch] = value if take else current
-                        best_at[ch] = base + ch if take else best_at[ch]
+                        if winner is not None:
+                            best_at[ch] = base + ch if take else best_at[ch]
 
 
 @_compiled_parallel
@@ -506,10 +514,12 @@ class NumbaBackend(NumpyBackend):
         ``relu``), in x's dtype (float16 computes in float32). The filters are padded with
         zero columns to a multiple of the kernel's 2 vectors and the extra outputs dropped.
 
-        Why direct rather than im2col tiles + BLAS: on the seed models' layers it ran at 1.0x
-        to 2.5x the tiles' speed on the development machine: OpenBLAS multiplies products
-        with only 32 or 64 columns (the filters) at 45 to 65 % of its peak, and the im2col
-        copy comes on top. The first layers (1 or 3 input channels) gain the most."""
+        Why direct rather than im2col tiles + BLAS (which the backward still uses): on the
+        seed models' layers (2 threads, side by side) it ran at 1.1x to 1.7x the tiles'
+        speed, except 0.95x for 64 -> 128 channels at 8x8 and 0.86x for 128 -> 128.
+        Single-threaded OpenBLAS multiplies products with only 32 or 64 columns (the
+        filters) at 45 to 65 % of its peak, and the im2col copy comes on top; the first
+        layers (1 or 3 input channels, tiny im2col rows) gain the most."""
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
         oh, ow = padded_output_size(h, kh, strides[0], *pads[0]), padded_output_size(wd, kw, strides[1], *pads[1])
@@ -524,8 +534,9 @@ class NumbaBackend(NumpyBackend):
             bias[:cout] = b
         xp = self._padded(x.astype(compute, copy=False), pads)
         y = np.empty((n, oh, ow, filters), dtype=compute)
-        _conv_direct(xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides, oh, ow,
-                     relu, y.reshape(-1))
+        chunks = -(-n * oh * ow // CHUNK_PIXELS)
+        args = (xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides, oh, ow, relu)
+        run_all([partial(_conv_direct, *args, *r, y.reshape(-1)) for r in gemm.bounds(chunks, get_num_threads())])
         if filters != cout or compute != dtype:
             y = np.ascontiguousarray(y[..., :cout], dtype=dtype)
         ctx = SimpleNamespace(x=x, w=w, strides=strides, pads=pads, out_hw=(oh, ow), has_bias=b is not None)
@@ -579,6 +590,11 @@ class NumbaBackend(NumpyBackend):
         winner = np.empty(out_shape, dtype=np.intp)
         _max_pool_forward(x, *pool, *strides, pads[0][0], pads[1][0], y, winner)
         return y, SimpleNamespace(winner=winner, x_shape=x.shape)
+
+    def max_pool2d_values(self, x, pool, strides, pads):
+        y = np.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
+        _max_pool_forward(x, *pool, *strides, pads[0][0], pads[1][0], y, None)
+        return y
 
     def max_pool2d_backward(self, ctx, dy):
         n = ctx.x_shape[0]

@@ -132,6 +132,11 @@ class NumpyBackend:
                               x_shape=x.shape, padded_hw=xp.shape[1:3])
         return y, ctx
 
+    def max_pool2d_values(self, x, pool, strides, pads):
+        """Only the output of :meth:`max_pool2d_forward` (inference: no backward will ask
+        for the winners). Tiers that can skip finding the winners override it."""
+        return self.max_pool2d_forward(x, pool, strides, pads)[0]
+
     def max_pool2d_backward(self, ctx, dy):
         """Each output's gradient goes to the one input cell that won its window."""
         ph, pw = ctx.pool

@@ -14,7 +14,7 @@ from hypothesis import given
 import tinycnn
 from tinycnn import Tensor, no_grad
 from tinycnn import functional as F
-from tinycnn.autograd import unbroadcast
+from tinycnn.autograd import Function, unbroadcast
 
 from strategies import arrays, broadcast_pairs, seeds
 
@@ -232,3 +232,23 @@ def test_function_of_a_numpy_array_and_a_tensor_mixes(a):
     x = Tensor(a, requires_grad=True)
     F.mul(a, x).sum().backward()   # d/dx sum(a * x) = a
     np.testing.assert_array_equal(x.grad, a)
+
+
+def test_forward_knows_whether_its_backward_will_run():
+    """``recording`` is set before ``forward`` (max-pool skips finding its winners when it
+    is false): true only when grad mode is on and some input requires a gradient."""
+    seen = []
+
+    class Probe(Function):
+        def forward(self, x):
+            seen.append(self.recording)
+            return 2 * x
+
+        def backward(self, g):
+            return (2 * g,)
+
+    Probe.apply(Tensor(np.ones(2), requires_grad=True))
+    Probe.apply(Tensor(np.ones(2)))
+    with no_grad():
+        Probe.apply(Tensor(np.ones(2), requires_grad=True))
+    assert seen == [True, False, False]

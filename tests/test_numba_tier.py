@@ -200,8 +200,22 @@ def test_max_pool_ties_go_to_the_first_maximum_and_padding_never_wins(config, se
     y, ctx = NUMBA.max_pool2d_forward(x, pool, strides, pads)
     y_numpy, ctx_numpy = NUMPY.max_pool2d_forward(x, pool, strides, pads)
     np.testing.assert_array_equal(y, y_numpy)
+    np.testing.assert_array_equal(NUMBA.max_pool2d_values(x, pool, strides, pads), y_numpy)
     np.testing.assert_array_equal(NUMBA.max_pool2d_backward(ctx, dy),
                                   NUMPY.max_pool2d_backward(ctx_numpy, dy))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=pool_configs(), data=st.data())
+def test_max_pool_values_for_inference_match_the_training_forward(dtype, config, data):
+    """Without the winners (the kernel compiled for ``winner=None``) the outputs are the
+    same, bit for bit."""
+    pool, strides, _, pads = pool_geometry(config)
+    x = data.draw(distinct_values(config.input_shape, dtype=dtype))
+    y, _ = NUMBA.max_pool2d_forward(x, pool, strides, pads)
+    values = NUMBA.max_pool2d_values(x, pool, strides, pads)
+    assert values.dtype == dtype
+    np.testing.assert_array_equal(values, y)
 
 
 def test_max_pool_lets_a_nan_win_its_window_like_numpy_argmax():
@@ -209,6 +223,7 @@ def test_max_pool_lets_a_nan_win_its_window_like_numpy_argmax():
     y, ctx = NUMBA.max_pool2d_forward(x, (1, 3), (1, 3), ((0, 0), (0, 0)))
     y_numpy, ctx_numpy = NUMPY.max_pool2d_forward(x, (1, 3), (1, 3), ((0, 0), (0, 0)))
     np.testing.assert_array_equal(y, y_numpy)                  # [nan, nan]
+    np.testing.assert_array_equal(NUMBA.max_pool2d_values(x, (1, 3), (1, 3), ((0, 0), (0, 0))), y_numpy)
     dy = np.array([1.0, 2.0]).reshape(1, 1, 2, 1)
     np.testing.assert_array_equal(NUMBA.max_pool2d_backward(ctx, dy),
                                   NUMPY.max_pool2d_backward(ctx_numpy, dy))

@@ -69,6 +69,7 @@ class Function:
     """
 
     parents: tuple = ()
+    recording: bool = True  # will backward run? (set before forward, which may then skip saving)
     needs_input_grad: tuple = ()  # per input: does the graph need dL/d(input)? (backward may skip the rest)
 
     @classmethod
@@ -79,8 +80,9 @@ class Function:
         dtype = like.dtype if like is not None else None
         tensors = tuple(t if isinstance(t, Tensor) else as_tensor(t, dtype=dtype) for t in inputs)
         node = cls()
-        out_data = node.forward(*(t.data for t in tensors), **config)
         needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        node.recording = needs_grad
+        out_data = node.forward(*(t.data for t in tensors), **config)
         out = Tensor(out_data, requires_grad=needs_grad)
         if needs_grad:
             node.parents = tensors

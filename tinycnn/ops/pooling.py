@@ -12,6 +12,8 @@ class MaxPool2D(Function):
 
     def forward(self, x, pool, strides, pads):
         self.kernels = get_backend()
+        if not self.recording:   # inference: no backward will need the winners
+            return self.kernels.max_pool2d_values(x, pool, strides, pads)
         y, self.ctx = self.kernels.max_pool2d_forward(x, pool, strides, pads)
         return y
 
