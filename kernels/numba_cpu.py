@@ -4,12 +4,14 @@ Same contract as :class:`kernels.numpy_tier.NumpyBackend` (NHWC, ``pads`` as
 ``((top, bottom), (left, right))``, ``(output, ctx)`` from each forward), with the hot loops
 compiled by Numba:
 
-* convolution is still im2col + GEMM, but one cache-sized tile of the im2col matrix at a
+* the convolution's forward pass is a direct kernel (:func:`_conv_direct`) that keeps a
+  block of 4 output pixels x 16 filters in vector registers (:mod:`kernels.simd`), and
+  applies the relu as it stores when the layer asks for one (``conv2d_relu_forward``);
+* its backward pass is im2col + GEMM, one cache-sized tile of the im2col matrix at a
   time: each thread builds a tile with a compiled loop and hands it straight to BLAS
   (NumPy ``@``, single-threaded in each thread), so the matrix never exists whole. ``cols``
-  gets a column of ones when there is a bias, so the bias is added by the forward GEMM and
-  its gradient comes out of the dW GEMM. The backward rebuilds the tiles from the input
-  rather than keeping them between the passes;
+  gets a column of ones when there is a bias, so the bias gradient comes out of the dW
+  GEMM. The tiles are rebuilt from the input rather than kept from the forward pass;
 * pooling, relu, dropout's threshold, the fused softmax + cross-entropy and the optimizer
   updates are single passes over memory (NumPy needs several temporaries for each).
 

@@ -306,9 +306,9 @@ def test_optimizers(case):
 # other by 1.4e-4 on the same weights; the predictions after training agree to 1e-6.
 WEIGHTS_AFTER_TRAINING_TOL = {"seed000_cifar10": 3e-4}
 # seed003 on the numba tier: at the second step one window of the last max-pool has its two
-# largest inputs within 1e-6 of each other, and float32 rounding (the numba tier multiplies
-# im2col tiles, the numpy tier the whole matrix) picks the other cell than TF and the numpy
-# tier do. That window's gradient then goes to another input, and everything after 3 steps
+# largest inputs within 1e-6 of each other, and float32 rounding (the numba tier sums each
+# output in its own order: first im2col tiles, now its direct kernel; the numpy tier one
+# whole-matrix product) picks the other cell than TF and the numpy tier do. That window's gradient then goes to another input, and everything after 3 steps
 # differs by up to 1.5e-2 (weights), 2.7e-3 (predictions). Step 1's gradients agree with the
 # numpy tier's to 1e-6 and the losses of all 3 steps with Keras's to 3e-6.
 NEAR_TIE_TOL = {("seed003_cifar10_small", "numba"): 2e-2}
