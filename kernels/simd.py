@@ -13,6 +13,11 @@ A vector is 32 bytes, the width of an AVX2 register: 8 float32 or 4 float64 lane
 (:func:`lanes`). On a CPU without AVX2, LLVM splits each operation into narrower ones, so
 the kernels stay correct everywhere. Arrays passed to these operations must be 1-D and
 C-contiguous; there is no bounds check (the caller's index arithmetic is the contract).
+
+The operations are compiled into the kernels that call them, and Numba's disk cache only
+notices changes to the kernel's own file: after editing this one, delete the cache of
+``numba_cpu.py`` (its ``*.nbi``/``*.nbc`` files in ``__pycache__``) or set
+``NUMBA_CACHE_DIR`` to an empty folder.
 """
 from __future__ import annotations
 
@@ -51,6 +56,13 @@ def _element_pointer(context, builder, array_type, array, index):
     return builder.gep(data, [index])
 
 
+def _vector_pointer(context, builder, array_type, array, index, vector):
+    """A pointer to the ``vector`` that starts at ``array[index]`` (aligned only to one
+    element: ``index`` need not be a multiple of the lanes)."""
+    element = _element_pointer(context, builder, array_type, array, index)
+    return builder.bitcast(element, context.get_value_type(vector).as_pointer())
+
+
 @intrinsic
 def lanes(typingctx, array):
     """The number of lanes of the vectors of ``array``'s dtype (a compile-time constant)."""
@@ -71,9 +83,8 @@ def load(typingctx, array, index):
         return None
 
     def codegen(context, builder, signature, args):
-        pointer = _element_pointer(context, builder, signature.args[0], *args)
-        llvm_vector = context.get_value_type(vector)
-        return builder.load(builder.bitcast(pointer, llvm_vector.as_pointer()), align=array.dtype.bitwidth // 8)
+        pointer = _vector_pointer(context, builder, signature.args[0], *args, vector)
+        return builder.load(pointer, align=array.dtype.bitwidth // 8)
     return vector(array, index), codegen
 
 
@@ -84,9 +95,8 @@ def store(typingctx, array, index, value):
         return None
 
     def codegen(context, builder, signature, args):
-        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1])
-        llvm_vector = context.get_value_type(value)
-        builder.store(args[2], builder.bitcast(pointer, llvm_vector.as_pointer()), align=array.dtype.bitwidth // 8)
+        pointer = _vector_pointer(context, builder, signature.args[0], args[0], args[1], value)
+        builder.store(args[2], pointer, align=array.dtype.bitwidth // 8)
         return context.get_dummy_value()
     return types.none(array, index, value), codegen
 
