@@ -7,9 +7,9 @@ import pytest
 
 import tinycnn
 from tinycnn import callbacks, optimizers
-from tinycnn.layers import (Conv2D, Dense, Dropout, Flatten, GlobalMaxPooling2D, Input,
+from tinycnn.layers import (Activation, Conv2D, Dense, Dropout, Flatten, GlobalMaxPooling2D, Input,
                             MaxPooling2D)
-from tinycnn.models import Sequential, load_model
+from tinycnn.models import Sequential, layer_steps, load_model
 from tinycnn.utils import set_random_seed, to_categorical
 
 
@@ -274,3 +274,43 @@ def test_a_backend_switch_does_not_change_training(restore_backend):
     for tier, ws in weights.items():
         for a, b in zip(ws, weights["reference"]):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=tier)
+
+
+def test_an_activation_layer_joins_the_layer_before_it_only_when_that_layer_has_none():
+    conv, relu = Conv2D(4, 3, input_shape=(8, 8, 2)), Activation("relu")
+    conv_relu, relu_again = Conv2D(4, 3, activation="relu"), Activation("relu")
+    drop, relu_after_drop = Dropout(0.5), Activation("relu")
+    flat, dense, softmax = Flatten(), Dense(3), Activation("softmax")
+    steps = layer_steps([conv, relu, conv_relu, relu_again, drop, relu_after_drop, flat, dense, softmax])
+    assert steps == [(conv, relu), (conv_relu, None), (relu_again, None), (drop, None),
+                     (relu_after_drop, None), (flat, None), (dense, softmax)]
+
+
+def notebook_style_model():
+    """Keras 2 notebook style: activations as separate layers after linear ones."""
+    return Sequential([Conv2D(5, 3, strides=2, padding="same", input_shape=(9, 9, 2)), Activation("relu"),
+                       Conv2D(4, 3), Activation("relu"), Flatten(), Dense(3), Activation("softmax")])
+
+
+def test_joined_steps_give_the_values_and_gradients_of_running_the_layers_one_by_one(tier):
+    set_random_seed(1)
+    model = notebook_style_model()
+    x = tinycnn.Tensor(np.random.default_rng(2).normal(size=(6, 9, 9, 2)).astype(np.float32))
+    target = np.random.default_rng(3).random((6, 3)).astype(np.float32)
+    results = []
+    for run in (lambda h: model(h, training=True), lambda h: [h := layer(h, training=True) for layer in model.layers][-1]):
+        for w in model.weights:
+            w.grad = None
+        out = run(x)
+        tinycnn.functional.mean(tinycnn.functional.mean_squared_error(target, out)).backward()
+        results.append([out.data] + [w.grad for w in model.weights])
+    for joined, one_by_one in zip(*results):
+        np.testing.assert_allclose(joined, one_by_one, rtol=1e-6, atol=1e-7)
+
+
+def test_conv2d_then_activation_relu_runs_the_fused_conv_relu_kernel(monkeypatch):
+    backend, calls = tinycnn.get_backend(), []
+    fused = backend.conv2d_relu_forward
+    monkeypatch.setattr(backend, "conv2d_relu_forward", lambda *a: calls.append(a[0].shape) or fused(*a))
+    notebook_style_model().predict_on_batch(np.zeros((2, 9, 9, 2), np.float32))
+    assert calls == [(2, 9, 9, 2), (2, 5, 5, 5)]

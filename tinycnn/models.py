@@ -5,6 +5,10 @@ One training step (``train_on_batch`` and every batch of ``fit``):
     forward through every layer (training=True) -> loss (+ regularisation penalties)
     -> loss.backward() -> optimizer.apply(trainable weights) -> callbacks
 
+An ``Activation`` layer that follows a layer without an activation of its own runs as
+part of that layer (:func:`layer_steps`), so ``Conv2D`` + ``Activation('relu')`` uses the
+fused conv + relu kernel.
+
 When the last layer ends in a softmax and the loss is a cross-entropy, the loss is computed
 from the logits by the fused softmax + cross-entropy op: the same value and gradient
 wherever Keras's probability clip (1e-7) is inactive, and stable where it is not.
@@ -26,7 +30,7 @@ from .autograd import no_grad
 from .kernels import get_backend
 from .kernels.threads import blas_scope
 from .layers.base import Layer, shape_str, unique_name
-from .layers.core import InputLayer, WithActivation
+from .layers.core import Activation, InputLayer, WithActivation
 from .tensor import Tensor, to_float_array
 
 
@@ -124,32 +128,30 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.map_slots(backend.to_device)
 
-    def _run(self, x: np.ndarray, layers, training) -> Tensor:
-        """Run ``layers`` on a checked batch ``x``, on the current tier's device."""
+    def _run(self, x: np.ndarray, steps, training) -> Tensor:
+        """Run ``steps`` (see :func:`run_steps`) on a checked batch ``x``, on the current
+        tier's device."""
         self._place_on_backend()
-        h = Tensor(get_backend().to_device(x))
-        for layer in layers:
-            h = layer(h, training=training)
-        return h
+        return run_steps(steps, Tensor(get_backend().to_device(x)), training)
 
     def __call__(self, x, training=False) -> Tensor:
         if isinstance(x, Tensor):  # already a graph value: keep its graph
-            for layer in self._layers:
-                x = layer(x, training=training)
-            return x
-        return self._run(self._check_inputs(x, "call"), self._layers, training)
+            return run_steps(layer_steps(self._layers), x, training)
+        return self._run(self._check_inputs(x, "call"), layer_steps(self._layers), training)
 
     def _forward_for_loss(self, x, training):
         """Returns ``(output_for_loss, uses_logits)``: the logits of a final softmax when
         the loss can take them (fused path), else the model's output."""
-        last = self._layers[-1]
+        steps = layer_steps(self._layers)
+        last, absorbed = steps[-1]
+        activation = absorbed or last
         fused = (getattr(self.loss, "supports_softmax_fusion", False)
-                 and isinstance(last, WithActivation) and last.activation_name == "softmax")
-        h = self._run(x, self._layers[:-1], training)
-        if fused:
-            last.ensure_built(h.shape)
-            return last.pre_activation(h, training), True
-        return last(h, training=training), False
+                 and isinstance(activation, WithActivation) and activation.activation_name == "softmax")
+        if not fused:
+            return self._run(x, steps, training), False
+        h = self._run(x, steps[:-1], training)
+        last.ensure_built(h.shape)
+        return last.pre_activation(h, training), True
 
     def _loss_and_predictions(self, x, y, training):
         out, uses_logits = self._forward_for_loss(x, training)
@@ -361,9 +363,9 @@ class Sequential:
         if not self._layers:
             raise ValueError("predict: the model has no layers yet")
         x = self._check_inputs(x, "predict")
-        batch_size = batch_size or 32
+        batch_size, steps = batch_size or 32, layer_steps(self._layers)
         with no_grad():
-            outputs = [get_backend().to_host(self._run(x[start:start + batch_size], self._layers, False).data)
+            outputs = [get_backend().to_host(self._run(x[start:start + batch_size], steps, False).data)
                        for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape[1:]), np.float32)
 
@@ -371,7 +373,7 @@ class Sequential:
     def predict_on_batch(self, x) -> np.ndarray:
         x = self._check_inputs(x, "predict_on_batch")
         with no_grad():
-            return get_backend().to_host(self._run(x, self._layers, False).data)
+            return get_backend().to_host(self._run(x, layer_steps(self._layers), False).data)
 
     # ----- weights -----------------------------------------------------------------------
     @property
@@ -539,6 +541,35 @@ def load_model(filepath) -> Sequential:
         if state:
             model.optimizer.set_state(state, model.trainable_weights)
     return model
+
+
+def layer_steps(layers) -> list:
+    """The layers as they run: ``(layer, absorbed)`` pairs. ``absorbed`` is an ``Activation``
+    layer that directly follows a layer with no activation of its own (``Conv2D`` or
+    ``Dense`` with ``activation=None``), else None; the layer then applies it itself, in
+    one step. So the notebooks' ``Conv2D(...)`` + ``Activation('relu')`` runs the fused
+    conv + relu kernel, as ``Conv2D(..., activation='relu')`` does, with the same values
+    and gradients as running the two layers one after the other."""
+    steps = []
+    for layer in layers:
+        previous = steps[-1] if steps else (None, layer)
+        if (isinstance(layer, Activation) and previous[1] is None
+                and isinstance(previous[0], WithActivation) and previous[0].activation_name == "linear"):
+            steps[-1] = (previous[0], layer)
+        else:
+            steps.append((layer, None))
+    return steps
+
+
+def run_steps(steps, h: Tensor, training) -> Tensor:
+    """Apply ``steps`` from :func:`layer_steps` to ``h``."""
+    for layer, absorbed in steps:
+        if absorbed is None:
+            h = layer(h, training=training)
+        else:
+            absorbed.ensure_built(layer.ensure_built(h.shape))
+            h = layer.activated(h, absorbed.activation_name, absorbed.activation, training)
+    return h
 
 
 def _is_batch_iterator(x) -> bool:

@@ -54,10 +54,10 @@ class Conv2D(WithActivation):
     def pre_activation(self, x, training=False):
         return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding)
 
-    def call(self, x, training=False):
-        if self.activation_name == "relu":   # one fused op: the relu is applied as y is written
+    def activated(self, x, name, function, training=False):
+        if name == "relu":   # one fused op: the relu is applied as y is written
             return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding, relu=True)
-        return super().call(x, training)
+        return super().activated(x, name, function, training)
 
     def compute_output_shape(self, input_shape):
         out = [window_geometry(n, k, s, self.padding)[0]

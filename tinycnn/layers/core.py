@@ -47,7 +47,14 @@ class WithActivation(Layer):
         raise NotImplementedError
 
     def call(self, x, training=False):
-        return self.activation(self.pre_activation(x, training))
+        return self.activated(x, self.activation_name, self.activation, training)
+
+    def activated(self, x, name, function, training=False):
+        """``function(pre_activation(x))``, where ``function`` is the activation called
+        ``name``. Layers with a fused kernel for some activation override this; a
+        :class:`~tinycnn.models.Sequential` also calls it to apply a following
+        ``Activation`` layer here, in one step."""
+        return function(self.pre_activation(x, training))
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation_name}
