@@ -132,10 +132,16 @@ SEGMENT_TAPS = 128   # taps per weight panel: 128 x 16 float32 filters = 8 KiB, 
 
 
 @_compiled
-def _input_offset(pixel, oh, ow, sh, sw, hp, wp, cin):
-    """Where the window of output pixel ``pixel`` (rows (n, i, j)) starts in the flat padded
-    input: the index of xp[n, i*sh, j*sw, 0]."""
-    img, i, j = _output_pixel(pixel, oh, ow)
+def _input_offset(pixel, oh, ow, sh, sw, hp, wp, cin, pooled):
+    """Where the window of output pixel number ``pixel`` starts in the flat padded input:
+    the index of xp[n, i*sh, j*sw, 0]. The pixels are numbered by rows (n, i, j), or with
+    ``pooled`` window by window: pixel 4q + m is cell m (in row-major order) of the 2x2
+    window q of the pooled output, whose rows run over (n, qi, qj)."""
+    if pooled:
+        img, qi, qj = _output_pixel(pixel // 4, oh // 2, ow // 2)
+        i, j = 2 * qi + pixel % 4 // 2, 2 * qj + pixel % 2
+    else:
+        img, i, j = _output_pixel(pixel, oh, ow)
     return ((img * hp + i * sh) * wp + j * sw) * cin
 
 
@@ -145,37 +151,43 @@ def _store(y, index, value, apply_relu):
 
 
 @_compiled_nogil
-def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, first_chunk, end_chunk, y):
+def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, pooled, first_chunk, end_chunk, y):
     """y[p, f] = bias[f] + sum_{a, t} xp[start(p) + a*wp*cin + t] * w[a*kw*cin + t, f] for
     every output pixel p (rows (n, i, j) of the flat y, F = bias.size columns), where
     start(p) is :func:`_input_offset` and t runs over one tap row of the window (kw*cin
-    values, contiguous in NHWC). With ``apply_relu``, y = max(y, 0) on the way out.
+    values, contiguous in NHWC). With ``apply_relu``, y = max(y, 0) on the way out. With
+    ``pooled``, y is instead the 2x2, stride 2 max-pooling of that result (rows (n, qi, qj)),
+    and the full-size output is never written.
 
     The register block: 4 output pixels x 2 vectors of filters (16 float32 or 8 float64)
     make 8 vector accumulators. For each tap, 2 vector loads of w are reused by the 4
     pixels and one broadcast of each pixel's input value by the 2 vectors: 8 fused
-    multiply-adds per 6 loads. The pixels are cut into chunks of CHUNK_PIXELS and this call
-    computes chunks [first_chunk, end_chunk) (each thread calls it on its own range, so each
-    output is summed by one thread, in one order, whatever the thread count; a ``prange``
-    version ran no faster and took 3.9 s to compile against 1.7). Within a chunk, the
-    taps are taken in segments of at most SEGMENT_TAPS (as many whole tap rows as fit, or
-    pieces of one row when it is longer), and each segment's panel of weights (up to
-    SEGMENT_TAPS x 2 vectors, 8 KiB in float32) is used by all of the chunk's blocks while
-    it is in the L1 cache; the block's sums wait in y between segments. A first layer (1 or
-    3 input channels) has its whole window in one segment, which measured 1.17x to 1.28x
-    faster than one segment per tap row there (and 0.95x to 1.0x on the other layers). The last block of the last chunk may be short: its missing pixels repeat the
-    last real one and are not stored. F must be a multiple of 2 vectors (the caller pads)."""
+    multiply-adds per 6 loads. When pooled, a block's 4 pixels are one pooling window, so
+    the block's maximum is all it stores. The pixels are cut into chunks of CHUNK_PIXELS
+    and this call computes chunks [first_chunk, end_chunk) (each thread calls it on its own
+    range, so each output is summed by one thread, in one order, whatever the thread count;
+    a ``prange`` version ran no faster and took 3.9 s to compile against 1.7). Within a
+    chunk, the taps are taken in segments of at most SEGMENT_TAPS (as many whole tap rows as
+    fit, or pieces of one row when it is longer), and each segment's panel of weights (up
+    to SEGMENT_TAPS x 2 vectors, 8 KiB in float32) is used by all of the chunk's blocks
+    while it is in the L1 cache; the block's sums wait in a small buffer between segments.
+    A first layer (1 or 3 input channels) has its whole window in one segment, which
+    measured 1.17x to 1.28x faster than one segment per tap row there (and 0.95x to 1.0x on
+    the other layers). The last block of the last chunk may be short: its missing pixels
+    repeat the last real one and are not stored. F must be a multiple of 2 vectors (the
+    caller pads)."""
     width = simd.lanes(y)
     filters = bias.size
-    pixels = y.size // filters
+    pixels = y.size // filters * (4 if pooled else 1)
     row, run = wp * cin, kw * cin
     rows = max(1, SEGMENT_TAPS // run)   # whole tap rows per segment (1 when a row is longer)
+    starts = np.empty(CHUNK_PIXELS + BLOCK_PIXELS, dtype=np.intp)
+    sums = np.empty(CHUNK_PIXELS * 2 * width, dtype=y.dtype)   # a block's sums between segments
     for chunk in range(first_chunk, end_chunk):
         first = chunk * CHUNK_PIXELS
         end = min(first + CHUNK_PIXELS, pixels)
-        starts = np.empty(CHUNK_PIXELS + BLOCK_PIXELS, dtype=np.intp)
         for p in range(first, first + CHUNK_PIXELS + BLOCK_PIXELS):
-            starts[p - first] = _input_offset(min(p, end - 1), oh, ow, sh, sw, hp, wp, cin)
+            starts[p - first] = _input_offset(min(p, end - 1), oh, ow, sh, sw, hp, wp, cin, pooled)
         for f0 in range(0, filters, 2 * width):
             for a0 in range(0, kh, rows):
                 a1 = min(a0 + rows, kh)
@@ -185,17 +197,15 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, f
                     closing = a1 == kh and t1 == run
                     for p in range(first, end, BLOCK_PIXELS):
                         x0, x1, x2, x3 = starts[p - first], starts[p - first + 1], starts[p - first + 2], starts[p - first + 3]
-                        out = p * filters + f0
-                        o1, o2, o3 = (min(p + 1, end - 1) * filters + f0, min(p + 2, end - 1) * filters + f0,
-                                      min(p + 3, end - 1) * filters + f0)
+                        s = (p - first) * 2 * width
                         if opening:
                             a00, a01 = simd.load(bias, f0), simd.load(bias, f0 + width)
                             a10, a11, a20, a21, a30, a31 = a00, a01, a00, a01, a00, a01
                         else:
-                            a00, a01 = simd.load(y, out), simd.load(y, out + width)
-                            a10, a11 = simd.load(y, o1), simd.load(y, o1 + width)
-                            a20, a21 = simd.load(y, o2), simd.load(y, o2 + width)
-                            a30, a31 = simd.load(y, o3), simd.load(y, o3 + width)
+                            a00, a01 = simd.load(sums, s), simd.load(sums, s + width)
+                            a10, a11 = simd.load(sums, s + 2 * width), simd.load(sums, s + 3 * width)
+                            a20, a21 = simd.load(sums, s + 4 * width), simd.load(sums, s + 5 * width)
+                            a30, a31 = simd.load(sums, s + 6 * width), simd.load(sums, s + 7 * width)
                         for a in range(a0, a1):
                             k = (a * run + t0) * filters + f0
                             for t in range(a * row + t0, a * row + t1):
@@ -209,18 +219,32 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, f
                                 v = simd.splat(xp, x3 + t)
                                 a30, a31 = simd.fma(v, w0, a30), simd.fma(v, w1, a31)
                                 k += filters
-                        relu_now = apply_relu and closing
-                        _store(y, out, a00, relu_now)
-                        _store(y, out + width, a01, relu_now)
-                        if p + 1 < end:
-                            _store(y, o1, a10, relu_now)
-                            _store(y, o1 + width, a11, relu_now)
-                        if p + 2 < end:
-                            _store(y, o2, a20, relu_now)
-                            _store(y, o2 + width, a21, relu_now)
-                        if p + 3 < end:
-                            _store(y, o3, a30, relu_now)
-                            _store(y, o3 + width, a31, relu_now)
+                        if not closing:
+                            simd.store(sums, s, a00)
+                            simd.store(sums, s + width, a01)
+                            simd.store(sums, s + 2 * width, a10)
+                            simd.store(sums, s + 3 * width, a11)
+                            simd.store(sums, s + 4 * width, a20)
+                            simd.store(sums, s + 5 * width, a21)
+                            simd.store(sums, s + 6 * width, a30)
+                            simd.store(sums, s + 7 * width, a31)
+                        elif pooled:
+                            out = p // 4 * filters + f0
+                            _store(y, out, simd.maximum(simd.maximum(a00, a10), simd.maximum(a20, a30)), apply_relu)
+                            _store(y, out + width, simd.maximum(simd.maximum(a01, a11), simd.maximum(a21, a31)), apply_relu)
+                        else:
+                            out = p * filters + f0
+                            _store(y, out, a00, apply_relu)
+                            _store(y, out + width, a01, apply_relu)
+                            if p + 1 < end:
+                                _store(y, out + filters, a10, apply_relu)
+                                _store(y, out + filters + width, a11, apply_relu)
+                            if p + 2 < end:
+                                _store(y, out + 2 * filters, a20, apply_relu)
+                                _store(y, out + 2 * filters + width, a21, apply_relu)
+                            if p + 3 < end:
+                                _store(y, out + 3 * filters, a30, apply_relu)
+                                _store(y, out + 3 * filters + width, a31, apply_relu)
 
 
 # ----- pooling ----------------------------------------------------------------------------
@@ -516,10 +540,15 @@ class NumbaBackend(NumpyBackend):
         """The relu is applied by the convolution kernel as it stores each output."""
         return self._conv_direct_forward(x, w, b, strides, pads, relu=True)
 
-    def _conv_direct_forward(self, x, w, b, strides, pads, relu):
+    def conv2d_max_pool_values(self, x, w, b, strides, pads, relu):
+        """The kernel takes the pooling window's maximum before it stores anything."""
+        return self._conv_direct_forward(x, w, b, strides, pads, relu, pooled=True)[0]
+
+    def _conv_direct_forward(self, x, w, b, strides, pads, relu, pooled=False):
         """y = conv(x, w) + b by the direct kernel :func:`_conv_direct` (relu(y) when
-        ``relu``), in x's dtype (float16 computes in float32). The filters are padded with
-        zero columns to a multiple of the kernel's 2 vectors and the extra outputs dropped.
+        ``relu``; its 2x2, stride 2 max-pooling when ``pooled``), in x's dtype (float16
+        computes in float32). The filters are padded with zero columns to a multiple of
+        the kernel's 2 vectors and the extra outputs dropped.
 
         Why direct rather than im2col tiles + BLAS (which the backward still uses): on the
         seed models' layers (2 threads, side by side) it ran at 1.1x to 1.7x the tiles'
@@ -540,9 +569,9 @@ class NumbaBackend(NumpyBackend):
         if b is not None:
             bias[:cout] = b
         xp = self._padded(x.astype(compute, copy=False), pads)
-        y = np.empty((n, oh, ow, filters), dtype=compute)
-        chunks = -(-n * oh * ow // CHUNK_PIXELS)
-        args = (xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides, oh, ow, relu)
+        y = np.empty((n, oh // 2, ow // 2, filters) if pooled else (n, oh, ow, filters), dtype=compute)
+        chunks = -(-y.size // filters * (4 if pooled else 1) // CHUNK_PIXELS)
+        args = (xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides, oh, ow, relu, pooled)
         run_all([partial(_conv_direct, *args, *r, y.reshape(-1)) for r in gemm.bounds(chunks, get_num_threads())])
         if filters != cout or compute != dtype:
             y = np.ascontiguousarray(y[..., :cout], dtype=dtype)

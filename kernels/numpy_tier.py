@@ -100,6 +100,14 @@ class NumpyBackend:
         y, ctx = self.conv2d_forward(x, w, b, strides, pads)
         return self.relu_forward(y), ctx
 
+    def conv2d_max_pool_values(self, x, w, b, strides, pads, relu):
+        """``max_pool2d_values`` with 2x2 windows and stride 2 of the convolution's output
+        (of its relu when ``relu``), for inference: what a ``Conv2D`` followed by
+        ``MaxPooling2D(2)`` computes when no backward will run. Tiers that can pool inside
+        the convolution kernel override it and never write the full-size output."""
+        y = (self.conv2d_relu_forward if relu else self.conv2d_forward)(x, w, b, strides, pads)[0]
+        return self.max_pool2d_values(y, (2, 2), (2, 2), ((0, 0), (0, 0)))
+
     def conv2d_backward(self, ctx, dy, need_dx=True):
         """The other two GEMMs: ``dW = cols^T @ dY`` and ``dcols = dY @ W^T``; col2im then
         adds each row of ``dcols`` back onto the input pixels its window covered.

@@ -1,4 +1,4 @@
-"""CPU vector registers for Numba kernels: a 32-byte vector type and five operations on it.
+"""CPU vector registers for Numba kernels: a 32-byte vector type and six operations on it.
 
 Numba compiles a loop like ``acc[f] += x * w[f]`` to vector instructions only when LLVM can
 prove that it is safe and worth it, and it keeps ``acc`` in memory, not in registers. A
@@ -144,3 +144,17 @@ def relu(typingctx, value):
         zero = ir.Constant(llvm_vector, [0.0] * value.lanes)
         return builder.select(builder.fcmp_ordered("<", args[0], zero), zero, args[0])
     return value(value), codegen
+
+
+@intrinsic
+def maximum(typingctx, a, b):
+    """The larger of ``a`` and ``b`` lane by lane; NaN in either gives NaN (as max-pooling
+    treats NaN)."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        x, y = args
+        larger = builder.select(builder.fcmp_ordered(">", x, y), x, y)
+        return builder.select(builder.fcmp_unordered("uno", x, x), x, larger)
+    return a(a, b), codegen

@@ -282,14 +282,26 @@ def test_an_activation_layer_joins_the_layer_before_it_only_when_that_layer_has_
     drop, relu_after_drop = Dropout(0.5), Activation("relu")
     flat, dense, softmax = Flatten(), Dense(3), Activation("softmax")
     steps = layer_steps([conv, relu, conv_relu, relu_again, drop, relu_after_drop, flat, dense, softmax])
-    assert steps == [(conv, relu), (conv_relu, None), (relu_again, None), (drop, None),
-                     (relu_after_drop, None), (flat, None), (dense, softmax)]
+    assert steps == [(conv, relu, None), (conv_relu, None, None), (relu_again, None, None), (drop, None, None),
+                     (relu_after_drop, None, None), (flat, None, None), (dense, softmax, None)]
+
+
+def test_a_halving_max_pooling_joins_the_convolution_before_it():
+    conv, relu, pool = Conv2D(4, 3), Activation("relu"), MaxPooling2D(2)
+    conv_relu, pool_2 = Conv2D(4, 3, activation="relu"), MaxPooling2D((2, 2), strides=2)
+    other_pools = [MaxPooling2D(3), MaxPooling2D(2, strides=1), MaxPooling2D(2, padding="same")]
+    assert layer_steps([conv, relu, pool, conv_relu, pool_2]) == [(conv, relu, pool), (conv_relu, None, pool_2)]
+    for other in other_pools:
+        assert layer_steps([conv, other]) == [(conv, None, None), (other, None, None)]
+    assert layer_steps([Dense(3), MaxPooling2D(2)])[0][2] is None
+    assert [pool for _, _, pool in layer_steps([conv, Dropout(0.1), pool])] == [None, None, None]
 
 
 def notebook_style_model():
-    """Keras 2 notebook style: activations as separate layers after linear ones."""
+    """Keras 2 notebook style: activations as separate layers after linear ones, pooling."""
     return Sequential([Conv2D(5, 3, strides=2, padding="same", input_shape=(9, 9, 2)), Activation("relu"),
-                       Conv2D(4, 3), Activation("relu"), Flatten(), Dense(3), Activation("softmax")])
+                       Conv2D(4, 3), Activation("relu"), MaxPooling2D(2), Conv2D(3, 1, activation="relu"),
+                       Flatten(), Dense(3), Activation("softmax")])
 
 
 def test_joined_steps_give_the_values_and_gradients_of_running_the_layers_one_by_one(tier):
@@ -308,9 +320,26 @@ def test_joined_steps_give_the_values_and_gradients_of_running_the_layers_one_by
         np.testing.assert_allclose(joined, one_by_one, rtol=1e-6, atol=1e-7)
 
 
-def test_conv2d_then_activation_relu_runs_the_fused_conv_relu_kernel(monkeypatch):
+def spy(monkeypatch, names):
+    """Record ``(kernel name, input shape)`` for each call of the named kernels."""
     backend, calls = tinycnn.get_backend(), []
-    fused = backend.conv2d_relu_forward
-    monkeypatch.setattr(backend, "conv2d_relu_forward", lambda *a: calls.append(a[0].shape) or fused(*a))
+    for name in names:
+        kernel = getattr(backend, name)
+        monkeypatch.setattr(backend, name, lambda *a, _k=kernel, _n=name: calls.append((_n, a[0].shape)) or _k(*a))
+    return calls
+
+
+def test_conv2d_then_activation_relu_then_pooling_run_the_fused_kernels(monkeypatch):
+    calls = spy(monkeypatch, ["conv2d_forward", "conv2d_relu_forward", "conv2d_max_pool_values", "max_pool2d_values"])
     notebook_style_model().predict_on_batch(np.zeros((2, 9, 9, 2), np.float32))
-    assert calls == [(2, 9, 9, 2), (2, 5, 5, 5)]
+    assert calls == [("conv2d_relu_forward", (2, 9, 9, 2)), ("conv2d_max_pool_values", (2, 5, 5, 5)),
+                     ("conv2d_relu_forward", (2, 1, 1, 4))]
+
+
+def test_in_training_the_joined_pooling_keeps_its_winners_for_the_backward(monkeypatch):
+    calls = spy(monkeypatch, ["conv2d_relu_forward", "conv2d_max_pool_values", "max_pool2d_forward"])
+    model = notebook_style_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.train_on_batch(np.zeros((2, 9, 9, 2), np.float32), np.eye(3, dtype=np.float32)[[0, 1]])
+    assert calls == [("conv2d_relu_forward", (2, 9, 9, 2)), ("conv2d_relu_forward", (2, 5, 5, 5)),
+                     ("max_pool2d_forward", (2, 3, 3, 4)), ("conv2d_relu_forward", (2, 1, 1, 4))]

@@ -128,6 +128,39 @@ def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(dtype, im
         tinycnn.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("images, side, channels, filters", [
+    (1, 2, 1, 1),      # one window: one block
+    (3, 5, 50, 16),    # 5x5 outputs pool to 2x2 (the last row and column dropped); taps 150 > 128
+    (5, 7, 50, 40),    # 45 windows: 2 tasks of 16 windows, then 13; 40 filters pad to 48
+    (2, 12, 7, 33),    # 72 windows; 33 filters
+    (2, 6, 20, 16),    # tap rows of 60: segments of 2 rows, then 1
+])
+def test_direct_conv2d_pooled_in_the_kernel_equals_pooling_its_output(dtype, relu, images, side, channels,
+                                                                      filters):
+    """With pooling, each block of 4 pixels is one 2x2 window and the kernel stores only its
+    maximum. The sums are the unpooled kernel's, so the result equals pooling its output
+    (with the numpy tier's pooling), bit for bit."""
+    r = np.random.default_rng(images * side + filters)
+    x = r.normal(size=(images, side, side, channels)).astype(dtype)
+    w = r.normal(size=(3, 3, channels, filters)).astype(dtype)
+    b = r.normal(size=filters).astype(dtype)
+    pads = ((1, 1), (1, 1))
+    y, _ = (NUMBA.conv2d_relu_forward if relu else NUMBA.conv2d_forward)(x, w, b, (1, 1), pads)
+    expected = NUMPY.max_pool2d_values(y, (2, 2), (2, 2), ((0, 0), (0, 0)))
+    np.testing.assert_array_equal(NUMBA.conv2d_max_pool_values(x, w, b, (1, 1), pads, relu), expected)
+
+
+def test_direct_conv2d_pooling_lets_nan_win_as_the_pooling_kernels_do():
+    r = np.random.default_rng(3)
+    x, w = r.normal(size=(1, 6, 6, 2)), r.normal(size=(3, 3, 2, 3))
+    x[0, 1, 4, 1] = np.nan   # reaches the outputs around (1, 4), in windows (0, 1) and (0, 2)
+    for relu in (False, True):
+        y = NUMBA.conv2d_max_pool_values(x, w, None, (1, 1), ((1, 1), (1, 1)), relu)
+        assert np.isnan(y[0, :2, 1:]).all() and not np.isnan(y[0, :, 0]).any() and not np.isnan(y[0, 2]).any()
+
+
 def test_direct_conv2d_computes_float16_in_float32():
     r = np.random.default_rng(2)
     x, w, b = (r.normal(size=s).astype(np.float16) for s in [(2, 6, 6, 3), (3, 3, 3, 5), (5,)])

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from tinycnn import Tensor
 from tinycnn import functional as F
+from tinycnn.autograd import no_grad
+from tinycnn.kernels.geometry import window_geometry
 from tinycnn.testing import gradcheck
 
 from strategies import (WindowConfig, arrays, away_from_zero, broadcast_pairs, conv_configs,
@@ -261,6 +263,28 @@ def test_conv2d_fused_with_relu(tier, cfg, seed, bias):
     separate = F.relu(F.conv2d(*args, strides=cfg.strides, padding=cfg.padding))
     np.testing.assert_array_equal(fused(*args).data, separate.data)
     gradcheck(fused, *args)
+
+
+@given(cfg=conv_configs(**dict(SMALL_CONV, max_side=6, max_stride=2)), seed=seeds(), relu=st.booleans())
+def test_conv2d_fused_with_relu_and_pooling(tier, cfg, seed, relu):
+    """``pool=True`` (a Conv2D followed by MaxPooling2D(2), one op): the values and
+    gradients of max_pool2d(2) after the (relu'd) convolution, and in inference (where the
+    tier may pool inside the convolution kernel) the same values, bit for bit. Inputs and
+    weights as in the relu test keep every output 0.01 from relu's kink; the outputs are
+    continuous random values, so no two in a window lie within a finite-difference step."""
+    out_hw = [window_geometry(n, k, s, cfg.padding)[0] for n, k, s in zip((cfg.h, cfg.w), cfg.window, cfg.strides)]
+    assume(min(out_hw) >= 2)
+    r = np.random.default_rng(seed)
+    x = r.uniform(0.1, 1, cfg.input_shape)
+    signs = r.choice([-1.0, 1.0], cfg.c_out)
+    w, b = r.uniform(0.1, 1, cfg.kernel_shape) * signs, r.uniform(0.05, 0.5, cfg.c_out) * signs
+    fused = lambda *t: F.conv2d(*t, strides=cfg.strides, padding=cfg.padding, relu=relu, pool=True)  # noqa: E731
+    separate = F.conv2d(x, w, b, strides=cfg.strides, padding=cfg.padding)
+    separate = F.max_pool2d(F.relu(separate) if relu else separate, 2)
+    np.testing.assert_array_equal(fused(x, w, b).data, separate.data)
+    with no_grad():
+        np.testing.assert_array_equal(fused(x, w, b).data, separate.data)
+    gradcheck(fused, x, w, b)
 
 
 @pytest.mark.parametrize("hw, window, strides", SAME_STRIDED)

@@ -201,11 +201,11 @@ def linear(x):
 
 
 # ----- convolution and pooling -------------------------------------------------------------
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", relu=False):
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", relu=False, pool=False):
     """Keras-style 2-D convolution: x (N, H, W, Cin), kernel (kh, kw, Cin, Cout),
     bias (Cout,) or None; padding 'valid' or 'same' (TF's asymmetric 'same'). With
     ``relu=True``, ``relu(conv2d(...))`` as one fused op (what ``Conv2D(activation='relu')``
-    runs)."""
+    runs); with ``pool=True`` also followed by ``max_pool2d(..., 2)``, in the same op."""
     x, kernel = tensor(x, "conv2d"), tensor(kernel, "conv2d")
     if x.ndim != 4:
         raise ValueError(f"conv2d: input must be 4-D (batch, height, width, channels), got shape {x.shape}")
@@ -215,13 +215,16 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", relu=False):
     if x.shape[3] != kernel.shape[2]:
         raise ValueError(f"conv2d: input has {x.shape[3]} channels (shape {x.shape}) but the kernel "
                          f"expects {kernel.shape[2]} (kernel shape {kernel.shape})")
-    _, strides, _, pads = plan_2d("conv2d", x.shape[1:3], kernel.shape[:2], strides, padding)
+    _, strides, out_hw, pads = plan_2d("conv2d", x.shape[1:3], kernel.shape[:2], strides, padding)
+    if pool and min(out_hw) < 2:
+        raise ValueError(f"conv2d: pool=True needs an output of at least 2x2 to pool, got {tuple(out_hw)}")
+    config = dict(strides=strides, pads=pads, relu=relu, pool=pool)
     if bias is None:
-        return conv.Conv2D.apply(x, kernel, strides=strides, pads=pads, relu=relu)
+        return conv.Conv2D.apply(x, kernel, **config)
     bias = tensor(bias, "conv2d")
     if bias.shape != (kernel.shape[3],):
         raise ValueError(f"conv2d: bias must have shape ({kernel.shape[3]},), got {bias.shape}")
-    return conv.Conv2D.apply(x, kernel, bias, strides=strides, pads=pads, relu=relu)
+    return conv.Conv2D.apply(x, kernel, bias, **config)
 
 
 def _pool(cls, op, x, pool_size, strides, padding):

@@ -5,9 +5,10 @@ One training step (``train_on_batch`` and every batch of ``fit``):
     forward through every layer (training=True) -> loss (+ regularisation penalties)
     -> loss.backward() -> optimizer.apply(trainable weights) -> callbacks
 
-An ``Activation`` layer that follows a layer without an activation of its own runs as
-part of that layer (:func:`layer_steps`), so ``Conv2D`` + ``Activation('relu')`` uses the
-fused conv + relu kernel.
+Some layers run as part of the layer before them (:func:`layer_steps`): an ``Activation``
+layer after a layer without an activation of its own (so ``Conv2D`` + ``Activation('relu')``
+uses the fused conv + relu kernel), and a 2x2 ``MaxPooling2D`` after a ``Conv2D`` (pooled
+inside the convolution kernel in inference).
 
 When the last layer ends in a softmax and the loss is a cross-entropy, the loss is computed
 from the logits by the fused softmax + cross-entropy op: the same value and gradient
@@ -30,7 +31,9 @@ from .autograd import no_grad
 from .kernels import get_backend
 from .kernels.threads import blas_scope
 from .layers.base import Layer, shape_str, unique_name
+from .layers.convolutional import Conv2D
 from .layers.core import Activation, InputLayer, WithActivation
+from .layers.pooling import MaxPooling2D
 from .tensor import Tensor, to_float_array
 
 
@@ -143,10 +146,10 @@ class Sequential:
         """Returns ``(output_for_loss, uses_logits)``: the logits of a final softmax when
         the loss can take them (fused path), else the model's output."""
         steps = layer_steps(self._layers)
-        last, absorbed = steps[-1]
-        activation = absorbed or last
-        fused = (getattr(self.loss, "supports_softmax_fusion", False)
-                 and isinstance(activation, WithActivation) and activation.activation_name == "softmax")
+        last, activation, pool = steps[-1]
+        fused = (getattr(self.loss, "supports_softmax_fusion", False) and pool is None
+                 and isinstance(activation or last, WithActivation)
+                 and (activation or last).activation_name == "softmax")
         if not fused:
             return self._run(x, steps, training), False
         h = self._run(x, steps[:-1], training)
@@ -544,31 +547,50 @@ def load_model(filepath) -> Sequential:
 
 
 def layer_steps(layers) -> list:
-    """The layers as they run: ``(layer, absorbed)`` pairs. ``absorbed`` is an ``Activation``
-    layer that directly follows a layer with no activation of its own (``Conv2D`` or
-    ``Dense`` with ``activation=None``), else None; the layer then applies it itself, in
-    one step. So the notebooks' ``Conv2D(...)`` + ``Activation('relu')`` runs the fused
-    conv + relu kernel, as ``Conv2D(..., activation='relu')`` does, with the same values
-    and gradients as running the two layers one after the other."""
+    """The layers as they run: ``(layer, activation, pool)`` triples, where ``activation``
+    and ``pool`` are following layers that ``layer`` applies itself, in one step (None when
+    there is none):
+
+    * an ``Activation`` layer right after a layer with no activation of its own (``Conv2D``
+      or ``Dense`` with ``activation=None``): the notebooks' ``Conv2D`` +
+      ``Activation('relu')`` then runs the fused conv + relu kernel, as
+      ``Conv2D(..., activation='relu')`` does;
+    * a ``MaxPooling2D`` with 2x2 windows, stride 2 and 'valid' padding right after a
+      ``Conv2D`` (and its activation): in inference the convolution kernel pools its
+      outputs before storing them (see ``Conv2D.activated_and_pooled``).
+
+    The values and gradients are those of running the layers one after the other."""
     steps = []
     for layer in layers:
-        previous = steps[-1] if steps else (None, layer)
-        if (isinstance(layer, Activation) and previous[1] is None
-                and isinstance(previous[0], WithActivation) and previous[0].activation_name == "linear"):
-            steps[-1] = (previous[0], layer)
+        last, activation, pool = steps[-1] if steps else (None, None, None)
+        if (isinstance(layer, Activation) and activation is None and pool is None
+                and isinstance(last, WithActivation) and last.activation_name == "linear"):
+            steps[-1] = (last, layer, None)
+        elif isinstance(last, Conv2D) and pool is None and _halves(layer):
+            steps[-1] = (last, activation, layer)
         else:
-            steps.append((layer, None))
+            steps.append((layer, None, None))
     return steps
+
+
+def _halves(layer) -> bool:
+    """Is ``layer`` a max-pooling over 2x2 windows with stride 2 and no padding?"""
+    return (isinstance(layer, MaxPooling2D) and layer.pool_size == (2, 2) and layer.strides == (2, 2)
+            and layer.padding == "valid")
 
 
 def run_steps(steps, h: Tensor, training) -> Tensor:
     """Apply ``steps`` from :func:`layer_steps` to ``h``."""
-    for layer, absorbed in steps:
-        if absorbed is None:
+    for layer, activation, pool in steps:
+        if activation is None and pool is None:
             h = layer(h, training=training)
-        else:
-            absorbed.ensure_built(layer.ensure_built(h.shape))
-            h = layer.activated(h, absorbed.activation_name, absorbed.activation, training)
+            continue
+        shape = layer.ensure_built(h.shape)
+        for joined in (activation, pool):
+            shape = shape if joined is None else joined.ensure_built(shape)
+        named = activation or layer
+        run = layer.activated if pool is None else layer.activated_and_pooled
+        h = run(h, named.activation_name, named.activation, training)
     return h
 
 

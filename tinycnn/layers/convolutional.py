@@ -59,6 +59,15 @@ class Conv2D(WithActivation):
             return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding, relu=True)
         return super().activated(x, name, function, training)
 
+    def activated_and_pooled(self, x, name, function, training=False):
+        """``max_pool2d(activated(x, ...), 2)``: this layer followed by ``MaxPooling2D(2)``.
+        With a relu or no activation it is one op, and in inference the kernel pools the
+        outputs before it stores them."""
+        if name in ("relu", "linear"):
+            return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
+                            relu=name == "relu", pool=True)
+        return F.max_pool2d(self.activated(x, name, function, training), 2)
+
     def compute_output_shape(self, input_shape):
         out = [window_geometry(n, k, s, self.padding)[0]
                for n, k, s in zip(input_shape[1:3], self.kernel_size, self.strides)]

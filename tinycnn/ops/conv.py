@@ -22,17 +22,31 @@ class Conv2D(Function):
 
     With ``relu=True`` the op is ``z = relu(y)`` in one node (the tier may apply the relu as
     it writes y), and the backward first masks the gradient: dL/dy = g where z > 0, else 0.
+
+    With ``pool=True`` the op's output is the 2x2, stride 2 max-pooling of z (or y), the
+    layers ``Conv2D`` + ``MaxPooling2D(2)`` in one node. In inference (no backward will
+    run) the tier pools inside the convolution kernel and the full-size z is never
+    written; when recording, z is pooled by the pooling kernel, which keeps each window's
+    winner, and the backward first sends g to the winners (see ``pooling.MaxPool2D``).
     """
 
-    def forward(self, x, w, *bias, strides, pads, relu=False):
+    def forward(self, x, w, *bias, strides, pads, relu=False, pool=False):
         self.kernels = get_backend()
-        run = self.kernels.conv2d_relu_forward if relu else self.kernels.conv2d_forward
-        y, self.ctx = run(x, w, bias[0] if bias else None, strides, pads)
+        b = bias[0] if bias else None
         self.has_bias = bool(bias)
+        if pool and not self.recording:
+            return self.kernels.conv2d_max_pool_values(x, w, b, strides, pads, relu)
+        run = self.kernels.conv2d_relu_forward if relu else self.kernels.conv2d_forward
+        y, self.ctx = run(x, w, b, strides, pads)
         self.relu_output = y if relu else None
+        self.pool_ctx = None
+        if pool:
+            y, self.pool_ctx = self.kernels.max_pool2d_forward(y, (2, 2), (2, 2), ((0, 0), (0, 0)))
         return y
 
     def backward(self, g):
+        if self.pool_ctx is not None:
+            g = self.kernels.max_pool2d_backward(self.pool_ctx, g)
         if self.relu_output is not None:
             g = self.kernels.relu_backward(self.relu_output, g)
         # The first layer's input (the images) needs no gradient: skip dcols and col2im.
