@@ -14,6 +14,7 @@ from tinycnn.testing.strategies import conv_configs, distinct_values, pool_confi
 from strategies import conv_case
 
 pytest.importorskip("numba")
+from tinycnn.kernels import numba_cpu  # noqa: E402
 from tinycnn.kernels.numba_cpu import NumbaBackend  # noqa: E402
 
 NUMBA, NUMPY, REFERENCE = NumbaBackend(), NumpyBackend(), ReferenceBackend()
@@ -62,7 +63,6 @@ def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
     end inside an image and between images, and up to 3 threads split the batch (more than
     the machine may have cores: the extra work waits for a worker), so every boundary of
     the tiling and of the per-thread image ranges is crossed, in float64."""
-    from tinycnn.kernels import numba_cpu
     monkeypatch.setattr(numba_cpu, "TILE_BYTES", tile_bytes)
     monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: threads)
     x, w, b, dy, strides, pads = conv_case(config, seed, np.float64, bias)
@@ -220,6 +220,27 @@ def test_pooling_matches_numpy_and_reference_tiers(dtype, kind, config, data):
         y_other, ctx_other = getattr(other, forward)(x, pool, strides, pads)
         assert_same(y, y_other, dtype)
         assert_same(dx, getattr(other, backward)(ctx_other, dy), dtype)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_large_enough_to_be_split_over_threads_matches_the_numpy_tier(monkeypatch, kind, threads):
+    """Past SPLIT_WORK input elements the pooling kernels run one range of rows (forward)
+    or images (backward) per thread (3 ranges here, whatever the machine's cores); 'same'
+    padding with stride 1 makes windows overlap across the ranges' edges."""
+    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: threads)
+    r = np.random.default_rng(4)
+    x = r.permutation(5 * 21 * 23 * 32).reshape(5, 21, 23, 32).astype(np.float64)  # distinct values
+    assert x.size > numba_cpu.SPLIT_WORK
+    pool, strides, pads = (3, 2), (1, 2), ((1, 1), (0, 1))
+    forward, backward = f"{kind}_pool2d_forward", f"{kind}_pool2d_backward"
+    expected, ctx_numpy = getattr(NUMPY, forward)(x, pool, strides, pads)
+    dy = r.normal(size=expected.shape)
+    y, ctx = getattr(NUMBA, forward)(x, pool, strides, pads)
+    assert_same(y, expected, np.float64)
+    assert_same(getattr(NUMBA, backward)(ctx, dy), getattr(NUMPY, backward)(ctx_numpy, dy), np.float64)
+    if kind == "max":
+        np.testing.assert_array_equal(NUMBA.max_pool2d_values(x, pool, strides, pads), y)
 
 
 @given(config=pool_configs(), seed=st.integers(0, 2**32 - 1))
