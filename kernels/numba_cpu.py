@@ -40,7 +40,8 @@ from .numpy_tier import NumpyBackend
 _compiled = numba.njit(cache=True)
 _compiled_parallel = numba.njit(cache=True, parallel=True)
 _compiled_nogil = numba.njit(cache=True, nogil=True)   # for Python threads to run side by side
-SPLIT_WORK = 1 << 16    # elements below which a pooling kernel runs on one thread (see _split)
+SPLIT_WORK = 1 << 16    # input elements below which a pooling kernel runs on one thread (see _split)
+SPLIT_MACS = 1 << 21    # multiply-adds below which the direct convolution runs on one thread
 TILE_BYTES = 1 << 20   # im2col tile size: 1 MiB was fastest of 256 KiB to 4 MiB (see _conv_tiles)
 
 
@@ -152,7 +153,7 @@ def _store(y, index, value, apply_relu):
 
 
 @_compiled_nogil
-def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, pooled, first_chunk, end_chunk, y):
+def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, pooled, y, first_chunk, end_chunk):
     """y[p, f] = bias[f] + sum_{a, t} xp[start(p) + a*wp*cin + t] * w[a*kw*cin + t, f] for
     every output pixel p (rows (n, i, j) of the flat y, F = bias.size columns), where
     start(p) is :func:`_input_offset` and t runs over one tap row of the window (kw*cin
@@ -252,14 +253,14 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
 _window_cells = _compiled(window_cells)
 
 
-def _split(kernel, tasks, *args, work):
+def _split(kernel, tasks, *args, split):
     """``kernel(*args, first, end)`` over tasks [0, tasks), one range of tasks per thread
-    (:func:`kernels.threads.run_all`), or in one call on this thread when ``work`` (the
-    elements the call reads) is under SPLIT_WORK: handing a range to another thread costs
-    about 30 microseconds. The pooling kernels run this way rather than as ``prange``
-    loops, which took 2.3 and 1.9 s of a cold first training step to compile (0.5 s each
-    now) and were no faster."""
-    pieces = max(1, min(tasks, get_num_threads() if work >= SPLIT_WORK else 1))
+    (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread: the
+    caller splits only work that is worth it (SPLIT_WORK, SPLIT_MACS), since handing a
+    range to another thread costs about 30 to 100 microseconds. The pooling kernels run
+    this way rather than as ``prange`` loops, which took 2.3 and 1.9 s of a cold first
+    training step to compile (0.5 s each now) and were no faster."""
+    pieces = max(1, min(tasks, get_num_threads() if split else 1))
     run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
 
 
@@ -469,6 +470,16 @@ def _adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps):
         p[k] -= step * m[k] / (u[k] + eps)
 
 
+def _with_filters(a, filters, dtype):
+    """``a`` (weights or bias, filters on the last axis) as a C-contiguous ``dtype`` array
+    with zero filters appended up to ``filters``; ``a`` itself when it already is one."""
+    if a.shape[-1] == filters:
+        return np.ascontiguousarray(a, dtype=dtype)
+    padded = np.zeros((*a.shape[:-1], filters), dtype=dtype)
+    padded[..., :a.shape[-1]] = a
+    return padded
+
+
 def _flat(*arrays):
     """1-D views of C-contiguous arrays (None stays None), or None if any array would need
     a copy (an in-place update through a copy would be lost)."""
@@ -578,16 +589,13 @@ class NumbaBackend(NumpyBackend):
         compute = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
         block = 2 * simd.VECTOR_BYTES // compute.itemsize
         filters = -(-cout // block) * block
-        weights = np.zeros((kh, kw, cin, filters), dtype=compute)
-        weights[..., :cout] = w
-        bias = np.zeros(filters, dtype=compute)
-        if b is not None:
-            bias[:cout] = b
+        weights = _with_filters(w, filters, compute)
+        bias = _with_filters(np.zeros(cout, compute) if b is None else b, filters, compute)
         xp = self._padded(x.astype(compute, copy=False), pads)
         y = np.empty((n, oh // 2, ow // 2, filters) if pooled else (n, oh, ow, filters), dtype=compute)
         chunks = -(-y.size // filters * (4 if pooled else 1) // CHUNK_PIXELS)
-        args = (xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides, oh, ow, relu, pooled)
-        run_all([partial(_conv_direct, *args, *r, y.reshape(-1)) for r in gemm.bounds(chunks, get_num_threads())])
+        _split(_conv_direct, chunks, xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides,
+               oh, ow, relu, pooled, y.reshape(-1), split=chunks * CHUNK_PIXELS * kh * kw * cin * filters >= SPLIT_MACS)
         if filters != cout or compute != dtype:
             y = np.ascontiguousarray(y[..., :cout], dtype=dtype)
         ctx = SimpleNamespace(x=x, w=w, strides=strides, pads=pads, out_hw=(oh, ow), has_bias=b is not None)
@@ -640,31 +648,31 @@ class NumbaBackend(NumpyBackend):
         y = np.empty(out_shape, dtype=x.dtype)
         winner = np.empty(out_shape, dtype=np.intp)
         _split(_max_pool_forward, y.shape[0] * y.shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y, winner,
-               work=x.size)
+               split=x.size >= SPLIT_WORK)
         return y, SimpleNamespace(winner=winner, x_shape=x.shape)
 
     def max_pool2d_values(self, x, pool, strides, pads):
         y = np.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
         _split(_max_pool_forward, y.shape[0] * y.shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y, None,
-               work=x.size)
+               split=x.size >= SPLIT_WORK)
         return y
 
     def max_pool2d_backward(self, ctx, dy):
         n = ctx.x_shape[0]
         dx = np.empty(ctx.x_shape, dtype=dy.dtype)
-        _split(_max_pool_backward, n, dy, ctx.winner, dx.reshape(n, -1), work=dx.size)
+        _split(_max_pool_backward, n, dy, ctx.winner, dx.reshape(n, -1), split=dx.size >= SPLIT_WORK)
         return dx
 
     def avg_pool2d_forward(self, x, pool, strides, pads):
         y = np.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
         _split(_avg_pool_forward, y.shape[0] * y.shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y,
-               work=x.size)
+               split=x.size >= SPLIT_WORK)
         return y, SimpleNamespace(pool=pool, strides=strides, pads=pads, x_shape=x.shape)
 
     def avg_pool2d_backward(self, ctx, dy):
         dx = np.empty(ctx.x_shape, dtype=dy.dtype)
         _split(_avg_pool_backward, dx.shape[0], dy, *ctx.pool, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], dx,
-               work=dx.size)
+               split=dx.size >= SPLIT_WORK)
         return dx
 
     # ----- activations, dropout, loss ---------------------------------------------------

@@ -102,13 +102,15 @@ def test_conv2d_gradients_are_bit_identical_from_run_to_run(monkeypatch):
     (2, 12, 7, 33),    # 288 pixels (4 tasks + 32, no short block); 33 filters
     (2, 6, 20, 16),    # tap rows of 60: segments of 2 rows, then 1
 ])
-def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(dtype, images, side, channels,
-                                                                        filters):
+def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypatch, dtype, images, side,
+                                                                        channels, filters):
     """The direct kernel works in blocks of 4 output pixels, tasks of 64 pixels, panels of
     2 vectors of filters (16 float32, 8 float64) and segments of at most 128 taps (whole
     tap rows, or pieces of a longer one); these shapes end blocks and tasks short, group and
     split tap rows into segments and pad the filters. With and without the fused relu, against the numpy tier; the result does not
-    depend on the thread count, bit for bit (each output is summed by one task)."""
+    depend on the thread count, bit for bit (each output is summed by one task); every case
+    is split over the threads here, however small."""
+    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
     r = np.random.default_rng(images * side + filters)
     x = r.normal(size=(images, side, side, channels)).astype(dtype)
     w = r.normal(size=(3, 3, channels, filters)).astype(dtype)
