@@ -6,7 +6,8 @@ compiled by Numba:
 
 * the convolution's forward pass is a direct kernel (:func:`_conv_direct`) that keeps a
   block of 4 output pixels x 16 filters in vector registers (:mod:`kernels.simd`), and
-  applies the relu as it stores when the layer asks for one (``conv2d_relu_forward``);
+  applies the relu as it stores when the layer asks for one (``conv2d_relu_forward``) and,
+  in inference, a following 2x2 max-pooling (``conv2d_max_pool_values``);
 * its backward pass is im2col + GEMM, one cache-sized tile of the im2col matrix at a
   time: each thread builds a tile with a compiled loop and hands it straight to BLAS
   (NumPy ``@``, single-threaded in each thread), so the matrix never exists whole. ``cols``
