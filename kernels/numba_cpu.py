@@ -259,8 +259,8 @@ def _split(kernel, tasks, *args, split):
     (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread: the
     caller splits only work that is worth it (SPLIT_WORK, SPLIT_MACS), since handing a
     range to another thread costs about 30 to 100 microseconds. The pooling kernels run
-    this way rather than as ``prange`` loops, which took 2.3 and 1.9 s of a cold first
-    training step to compile (0.5 s each now) and were no faster."""
+    this way rather than as ``prange`` loops: the two max-pooling ones took 2.3 and 1.9 s of
+    a cold first training step to compile (0.66 and 0.39 s now) and were no faster."""
     pieces = max(1, min(tasks, get_num_threads() if split else 1))
     run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
 
@@ -645,18 +645,20 @@ class NumbaBackend(NumpyBackend):
     # ----- pooling --------------------------------------------------------------------
     def max_pool2d_forward(self, x, pool, strides, pads):
         """Max over the real cells of each window; ctx keeps each output's winning cell."""
-        out_shape = window_output_shape(x.shape, pool, strides, pads)
-        y = np.empty(out_shape, dtype=x.dtype)
-        winner = np.empty(out_shape, dtype=np.intp)
-        _split(_max_pool_forward, y.shape[0] * y.shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y, winner,
-               split=x.size >= SPLIT_WORK)
+        y, winner = self._max_pool(x, pool, strides, pads, winners=True)
         return y, SimpleNamespace(winner=winner, x_shape=x.shape)
 
     def max_pool2d_values(self, x, pool, strides, pads):
-        y = np.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
-        _split(_max_pool_forward, y.shape[0] * y.shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y, None,
-               split=x.size >= SPLIT_WORK)
-        return y
+        return self._max_pool(x, pool, strides, pads, winners=False)[0]
+
+    def _max_pool(self, x, pool, strides, pads, winners):
+        """``(y, winner)`` from :func:`_max_pool_forward`; ``winner`` is None without ``winners``."""
+        out_shape = window_output_shape(x.shape, pool, strides, pads)
+        y = np.empty(out_shape, dtype=x.dtype)
+        winner = np.empty(out_shape, dtype=np.intp) if winners else None
+        _split(_max_pool_forward, out_shape[0] * out_shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y,
+               winner, split=x.size >= SPLIT_WORK)
+        return y, winner
 
     def max_pool2d_backward(self, ctx, dy):
         n = ctx.x_shape[0]

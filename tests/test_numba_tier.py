@@ -93,6 +93,14 @@ def test_conv2d_gradients_are_bit_identical_from_run_to_run(monkeypatch):
             np.testing.assert_array_equal(mine, expected)
 
 
+def direct_conv_case(dtype, images, side, channels, filters):
+    """``(x, w, b, pads)`` of a 3x3 'same' convolution with normal random values."""
+    r = np.random.default_rng(images * side + filters)
+    x = r.normal(size=(images, side, side, channels)).astype(dtype)
+    w = r.normal(size=(3, 3, channels, filters)).astype(dtype)
+    return x, w, r.normal(size=filters).astype(dtype), ((1, 1), (1, 1))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("images, side, channels, filters", [
     (1, 1, 1, 1),      # one pixel: a block of 4 with 3 repeated pixels
@@ -111,11 +119,7 @@ def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypat
     depend on the thread count, bit for bit (each output is summed by one task); every case
     is split over the threads here, however small."""
     monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
-    r = np.random.default_rng(images * side + filters)
-    x = r.normal(size=(images, side, side, channels)).astype(dtype)
-    w = r.normal(size=(3, 3, channels, filters)).astype(dtype)
-    b = r.normal(size=filters).astype(dtype)
-    pads = ((1, 1), (1, 1))
+    x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
     expected, _ = NUMPY.conv2d_forward(x, w, b, (1, 1), pads)
     y, _ = NUMBA.conv2d_forward(x, w, b, (1, 1), pads)
     assert_same(y, expected, dtype)
@@ -144,11 +148,7 @@ def test_direct_conv2d_pooled_in_the_kernel_equals_pooling_its_output(dtype, rel
     """With pooling, each block of 4 pixels is one 2x2 window and the kernel stores only its
     maximum. The sums are the unpooled kernel's, so the result equals pooling its output
     (with the numpy tier's pooling), bit for bit."""
-    r = np.random.default_rng(images * side + filters)
-    x = r.normal(size=(images, side, side, channels)).astype(dtype)
-    w = r.normal(size=(3, 3, channels, filters)).astype(dtype)
-    b = r.normal(size=filters).astype(dtype)
-    pads = ((1, 1), (1, 1))
+    x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
     y, _ = (NUMBA.conv2d_relu_forward if relu else NUMBA.conv2d_forward)(x, w, b, (1, 1), pads)
     expected = NUMPY.max_pool2d_values(y, (2, 2), (2, 2), ((0, 0), (0, 0)))
     np.testing.assert_array_equal(NUMBA.conv2d_max_pool_values(x, w, b, (1, 1), pads, relu), expected)

@@ -246,19 +246,23 @@ def test_conv2d(tier, cfg, seed, bias):
         gradcheck(lambda x, w: F.conv2d(x, w, strides=cfg.strides, padding=cfg.padding), x, w)
 
 
+def _away_from_relu_kink(cfg, seed):
+    """``(x, w, b)`` for a convolution whose every output is at least 0.01 from relu's kink
+    at 0: inputs in [0.1, 1], weights of one sign per filter (magnitudes in [0.1, 1]) and a
+    bias of that sign (each output has at least one real tap). About half of the outputs
+    are cut by a relu, and none flips within a finite-difference step."""
+    r = np.random.default_rng(seed)
+    signs = r.choice([-1.0, 1.0], cfg.c_out)
+    return (r.uniform(0.1, 1, cfg.input_shape), r.uniform(0.1, 1, cfg.kernel_shape) * signs,
+            r.uniform(0.05, 0.5, cfg.c_out) * signs)
+
+
 @given(cfg=conv_configs(**SMALL_CONV), seed=seeds(), bias=st.booleans())
 def test_conv2d_fused_with_relu(tier, cfg, seed, bias):
     """``relu=True`` (the op behind Conv2D(activation='relu')): same values and gradients as
-    relu applied after the convolution. Inputs in [0.1, 1], weights of one sign per filter
-    (magnitudes in [0.1, 1]) and a bias of that sign keep every pre-activation at least
-    0.01 away from relu's kink at 0 (each output has at least one real tap), so about half
-    of the outputs are cut by the relu and none flips within a finite-difference step."""
-    r = np.random.default_rng(seed)
-    x = r.uniform(0.1, 1, cfg.input_shape)
-    signs = r.choice([-1.0, 1.0], cfg.c_out)
-    w = r.uniform(0.1, 1, cfg.kernel_shape) * signs
-    b = r.uniform(0.05, 0.5, cfg.c_out) * signs if bias else None
-    args = (x, w) if b is None else (x, w, b)
+    relu applied after the convolution, on inputs kept away from the kink."""
+    x, w, b = _away_from_relu_kink(cfg, seed)
+    args = (x, w, b) if bias else (x, w)
     fused = lambda *t: F.conv2d(*t, strides=cfg.strides, padding=cfg.padding, relu=True)  # noqa: E731
     separate = F.relu(F.conv2d(*args, strides=cfg.strides, padding=cfg.padding))
     np.testing.assert_array_equal(fused(*args).data, separate.data)
@@ -269,15 +273,12 @@ def test_conv2d_fused_with_relu(tier, cfg, seed, bias):
 def test_conv2d_fused_with_relu_and_pooling(tier, cfg, seed, relu):
     """``pool=True`` (a Conv2D followed by MaxPooling2D(2), one op): the values and
     gradients of max_pool2d(2) after the (relu'd) convolution, and in inference (where the
-    tier may pool inside the convolution kernel) the same values, bit for bit. Inputs and
-    weights as in the relu test keep every output 0.01 from relu's kink; the outputs are
-    continuous random values, so no two in a window lie within a finite-difference step."""
+    tier may pool inside the convolution kernel) the same values, bit for bit. The outputs
+    are kept from relu's kink and are continuous random values, so no two in a window lie
+    within a finite-difference step."""
     out_hw = [window_geometry(n, k, s, cfg.padding)[0] for n, k, s in zip((cfg.h, cfg.w), cfg.window, cfg.strides)]
     assume(min(out_hw) >= 2)
-    r = np.random.default_rng(seed)
-    x = r.uniform(0.1, 1, cfg.input_shape)
-    signs = r.choice([-1.0, 1.0], cfg.c_out)
-    w, b = r.uniform(0.1, 1, cfg.kernel_shape) * signs, r.uniform(0.05, 0.5, cfg.c_out) * signs
+    x, w, b = _away_from_relu_kink(cfg, seed)
     fused = lambda *t: F.conv2d(*t, strides=cfg.strides, padding=cfg.padding, relu=relu, pool=True)  # noqa: E731
     separate = F.conv2d(x, w, b, strides=cfg.strides, padding=cfg.padding)
     separate = F.max_pool2d(F.relu(separate) if relu else separate, 2)

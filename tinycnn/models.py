@@ -147,9 +147,9 @@ class Sequential:
         the loss can take them (fused path), else the model's output."""
         steps = layer_steps(self._layers)
         last, activation, pool = steps[-1]
+        final = activation or last   # the layer whose activation ends the model
         fused = (getattr(self.loss, "supports_softmax_fusion", False) and pool is None
-                 and isinstance(activation or last, WithActivation)
-                 and (activation or last).activation_name == "softmax")
+                 and isinstance(final, WithActivation) and final.activation_name == "softmax")
         if not fused:
             return self._run(x, steps, training), False
         h = self._run(x, steps[:-1], training)
