@@ -8,11 +8,10 @@ compiled by Numba:
   block of 4 output pixels x 16 filters in vector registers (:mod:`kernels.simd`), and
   applies the relu as it stores when the layer asks for one (``conv2d_relu_forward``) and,
   in inference, a following 2x2 max-pooling (``conv2d_max_pool_values``);
-* its backward pass is im2col + GEMM, one cache-sized tile of the im2col matrix at a
-  time: each thread builds a tile with a compiled loop and hands it straight to BLAS
-  (NumPy ``@``, single-threaded in each thread), so the matrix never exists whole. ``cols``
-  gets a column of ones when there is a bias, so the bias gradient comes out of the dW
-  GEMM. The tiles are rebuilt from the input rather than kept from the forward pass;
+* its backward pass computes the weight gradient with a direct kernel of the same shape
+  (:func:`_conv_weight_grad`, 6 taps x 16 filters in registers, summed over the output
+  pixels), and the input gradient one cache-sized tile at a time: dcols = dY_tile @ W^T on
+  BLAS (NumPy ``@``, single-threaded in each thread), then col2im adds the tile into dx;
 * pooling, relu, dropout's threshold, the fused softmax + cross-entropy and the optimizer
   updates are single passes over memory (NumPy needs several temporaries for each).
 
@@ -42,11 +41,11 @@ _compiled = numba.njit(cache=True)
 _compiled_parallel = numba.njit(cache=True, parallel=True)
 _compiled_nogil = numba.njit(cache=True, nogil=True)   # for Python threads to run side by side
 SPLIT_WORK = 1 << 16    # input elements below which a pooling kernel runs on one thread (see _split)
-SPLIT_MACS = 1 << 21    # multiply-adds below which the direct convolution runs on one thread
-TILE_BYTES = 1 << 20   # im2col tile size: 1 MiB was fastest of 256 KiB to 4 MiB (see _conv_tiles)
+SPLIT_MACS = 1 << 21    # multiply-adds below which a convolution (or its backward) runs on one thread
+TILE_BYTES = 1 << 20   # dcols tile size in conv2d_backward (1 MiB was fastest of 256 KiB to 4 MiB for im2col tiles)
 
 
-# ----- convolution: im2col and its adjoint -----------------------------------------------
+# ----- convolution: col2im, the input gradient's scatter ------------------------------------
 @_compiled
 def _real_taps(c_start, kw, w):
     """The kernel columns [b0, b1) whose input column c_start + b lies inside [0, w)."""
@@ -84,31 +83,10 @@ def _next_pixel(img, i, j, oh, ow):
 
 
 @_compiled_nogil
-def _im2col_rows(xp_rows, cin, kh, kw, sh, sw, oh, ow, first_row, cols):
-    """Rows first_row, first_row + 1, ... of the im2col matrix, into ``cols``:
-    cols[t, (a*kw + b)*C + c] = xp[n, i*sh + a, j*sw + b, c] for output pixel (n, i, j) of
-    row first_row + t, on the padded input seen as rows ``xp_rows`` (N, Hp, Wp*C): each tap
-    row a of a window is one contiguous run of kw*C values. When ``cols`` has one column
-    more than kh*kw*C, that column is set to 1 (the input that the bias multiplies)."""
-    run = kw * cin
-    with_ones = cols.shape[1] > kh * run
-    img, i, j = _output_pixel(first_row, oh, ow)
-    for t in range(cols.shape[0]):
-        window = cols[t]
-        for a in range(kh):
-            src = xp_rows[img, i * sh + a, j * sw * cin:j * sw * cin + run]
-            dst = window[a * run:(a + 1) * run]
-            for k in range(run):   # a loop over views, not ``dst[:] = src``: Numba's slice
-                dst[k] = src[k]    # assignment checks for overlap, 1.5-2x slower here
-        if with_ones:
-            window[kh * run] = 1
-        img, i, j = _next_pixel(img, i, j, oh, ow)
-
-
-@_compiled_nogil
 def _col2im_rows(dcols, kh, kw, sh, sw, top, left, oh, ow, first_row, dx_rows):
-    """The adjoint of :func:`_im2col_rows`: adds each row t of ``dcols`` back onto the input
-    cells that its window covered, dx[n, i*sh + a - top, j*sw + b - left, :] +=
+    """col2im: adds each row t of ``dcols`` (a tile of im2col's adjoint: rows first_row,
+    first_row + 1, ... over output pixels (n, i, j), columns over taps (a, b, c)) back onto
+    the input cells that its window covered, dx[n, i*sh + a - top, j*sw + b - left, :] +=
     dcols[t, (a*kw + b)*C : ...], skipping the taps that fell on padding. ``dx_rows`` is
     (N, H, W*C)."""
     h, row_len = dx_rows.shape[1:]
@@ -248,6 +226,84 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                             if p + 3 < end:
                                 _store(y, out + 3 * filters, a30, apply_relu)
                                 _store(y, out + 3 * filters + width, a31, apply_relu)
+
+
+TAP_BLOCK = 6   # taps per register block of the weight gradient: 6 x 2 vectors = 12 accumulators
+
+
+@_compiled_nogil
+def _conv_weight_grad(xp, hp, wp, cin, dy, kh, kw, sh, sw, oh, ow, dw, db, first_pixel, end_pixel):
+    """dw[T, f] += sum_p xp[start(p) + offset(T)] * dy[p, f] and db[f] += sum_p dy[p, f] over
+    the output pixels p in [first_pixel, end_pixel) (rows (n, i, j) of the flat dy, with
+    F = db.size columns), where start(p) is :func:`_input_offset` and tap
+    T = (a*kw + b)*cin + c of a window lies offset(T) = a*wp*cin + b*cin + c past its start.
+
+    The register block is :func:`_conv_direct`'s with taps in the place of pixels: 6 taps x
+    2 vectors of filters make 12 vector accumulators. For each pixel, 2 vector loads of dy
+    are reused by the 6 taps and one broadcast of each tap's input value by the 2 vectors:
+    12 fused multiply-adds per 8 loads (a block of 4 taps, 8 per 6, measured 0.9x to 0.95x
+    as fast). The pixels are walked in chunks of CHUNK_PIXELS, once per block of taps, so
+    that the chunk's rows of dy and its windows stay in the L1 cache; a block's sums go
+    from dw into registers and back once per chunk. dw has one row per tap rounded up to a
+    multiple of TAP_BLOCK (the extra rows repeat the last tap; the caller drops them); F
+    must be a multiple of 2 vectors (the caller pads dy with zero filters)."""
+    width = simd.lanes(db)
+    filters = db.size
+    run = kw * cin
+    taps = kh * run
+    offsets = np.empty(dw.size // filters, dtype=np.intp)
+    for tap in range(offsets.size):
+        t = min(tap, taps - 1)
+        offsets[tap] = t // run * wp * cin + t % run
+    starts = np.empty(CHUNK_PIXELS, dtype=np.intp)
+    for first in range(first_pixel, end_pixel, CHUNK_PIXELS):
+        end = min(first + CHUNK_PIXELS, end_pixel)
+        for p in range(first, end):
+            starts[p - first] = _input_offset(p, oh, ow, sh, sw, hp, wp, cin, False)
+        for f0 in range(0, filters, 2 * width):
+            b0, b1 = simd.load(db, f0), simd.load(db, f0 + width)
+            for p in range(first, end):
+                b0 = simd.add(b0, simd.load(dy, p * filters + f0))
+                b1 = simd.add(b1, simd.load(dy, p * filters + f0 + width))
+            simd.store(db, f0, b0)
+            simd.store(db, f0 + width, b1)
+            for tap in range(0, offsets.size, TAP_BLOCK):
+                o0, o1, o2 = offsets[tap], offsets[tap + 1], offsets[tap + 2]
+                o3, o4, o5 = offsets[tap + 3], offsets[tap + 4], offsets[tap + 5]
+                k = tap * filters + f0
+                a00, a01 = simd.load(dw, k), simd.load(dw, k + width)
+                a10, a11 = simd.load(dw, k + filters), simd.load(dw, k + filters + width)
+                a20, a21 = simd.load(dw, k + 2 * filters), simd.load(dw, k + 2 * filters + width)
+                a30, a31 = simd.load(dw, k + 3 * filters), simd.load(dw, k + 3 * filters + width)
+                a40, a41 = simd.load(dw, k + 4 * filters), simd.load(dw, k + 4 * filters + width)
+                a50, a51 = simd.load(dw, k + 5 * filters), simd.load(dw, k + 5 * filters + width)
+                for p in range(first, end):
+                    s = starts[p - first]
+                    d0, d1 = simd.load(dy, p * filters + f0), simd.load(dy, p * filters + f0 + width)
+                    v = simd.splat(xp, s + o0)
+                    a00, a01 = simd.fma(v, d0, a00), simd.fma(v, d1, a01)
+                    v = simd.splat(xp, s + o1)
+                    a10, a11 = simd.fma(v, d0, a10), simd.fma(v, d1, a11)
+                    v = simd.splat(xp, s + o2)
+                    a20, a21 = simd.fma(v, d0, a20), simd.fma(v, d1, a21)
+                    v = simd.splat(xp, s + o3)
+                    a30, a31 = simd.fma(v, d0, a30), simd.fma(v, d1, a31)
+                    v = simd.splat(xp, s + o4)
+                    a40, a41 = simd.fma(v, d0, a40), simd.fma(v, d1, a41)
+                    v = simd.splat(xp, s + o5)
+                    a50, a51 = simd.fma(v, d0, a50), simd.fma(v, d1, a51)
+                simd.store(dw, k, a00)
+                simd.store(dw, k + width, a01)
+                simd.store(dw, k + filters, a10)
+                simd.store(dw, k + filters + width, a11)
+                simd.store(dw, k + 2 * filters, a20)
+                simd.store(dw, k + 2 * filters + width, a21)
+                simd.store(dw, k + 3 * filters, a30)
+                simd.store(dw, k + 3 * filters + width, a31)
+                simd.store(dw, k + 4 * filters, a40)
+                simd.store(dw, k + 4 * filters + width, a41)
+                simd.store(dw, k + 5 * filters, a50)
+                simd.store(dw, k + 5 * filters + width, a51)
 
 
 # ----- pooling ----------------------------------------------------------------------------
@@ -471,6 +527,20 @@ def _adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps):
         p[k] -= step * m[k] / (u[k] + eps)
 
 
+def _compute_dtype(*arrays_or_dtypes):
+    """The dtype the direct kernels compute in: the arrays' common float32 or float64, float32
+    for anything else (float16)."""
+    dtype = np.result_type(*arrays_or_dtypes)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def _vector_pairs(count, dtype):
+    """``count`` rounded up to a multiple of 2 vectors of ``dtype`` (the direct kernels'
+    filter block)."""
+    block = 2 * simd.VECTOR_BYTES // dtype.itemsize
+    return -(-count // block) * block
+
+
 def _with_filters(a, filters, dtype):
     """``a`` (weights or bias, filters on the last axis) as a C-contiguous ``dtype`` array
     with zero filters appended up to ``filters``; ``a`` itself when it already is one."""
@@ -524,42 +594,6 @@ class NumbaBackend(NumpyBackend):
         _pad_into(x, top, left, xp)
         return xp
 
-    def _conv_tiles(self, x, window, strides, pads, out_hw, ones_column, work, begin=None):
-        """Runs ``state = work(cols, first_row, state)`` over the im2col matrix of ``x`` (rows (n, i, j),
-        columns (a, b, c), plus a column of ones when ``ones_column``), one tile of rows at
-        a time: each thread takes a contiguous range of images and walks it in tiles of
-        about ``TILE_BYTES``, rebuilding each tile in its own scratch buffer just before
-        ``work`` uses it. Each thread starts from ``state = None`` after calling
-        ``begin(first_image, end_image)`` if given; returns the list of the threads' states.
-
-        Why tiles: the whole matrix is kh*kw times larger than ``x`` (37 MB for a batch of
-        32 through a 3x3 conv with 32 channels at 32x32), so building it all and then
-        multiplying streams it through main memory twice, and BLAS multiplies a matrix that
-        does not fit in cache at 50-60 GFLOP/s on one core of the development machine,
-        against 75-88 for a tile of 256 to 2048 rows. Why whole images per thread: the
-        backward pass adds each tile into ``dx``, and windows of neighbouring tiles of one
-        image overlap."""
-        (kh, kw), (oh, ow) = window, out_hw
-        n, cin = x.shape[0], x.shape[3]
-        xp = self._padded(x, pads)
-        xp_rows = xp.reshape(n, xp.shape[1], xp.shape[2] * cin)
-        width = kh * kw * cin + ones_column
-        tile = max(1, TILE_BYTES // (width * x.itemsize))
-        per_image, threads = oh * ow, max(1, min(get_num_threads(), n))
-
-        def one_thread(first_image, end_image):
-            if begin is not None:
-                begin(first_image, end_image)
-            cols_buffer = self._scratch("cols", (tile, width), x.dtype)
-            state = None
-            for first_row in range(first_image * per_image, end_image * per_image, tile):
-                cols = cols_buffer[:min(tile, end_image * per_image - first_row)]
-                _im2col_rows(xp_rows, cin, kh, kw, *strides, oh, ow, first_row, cols)
-                state = work(cols, first_row, state)
-            return state
-
-        return run_all([partial(one_thread, *r) for r in gemm.bounds(n, threads)])
-
     def conv2d_forward(self, x, w, b, strides, pads):
         return self._conv_direct_forward(x, w, b, strides, pads, relu=False)
 
@@ -577,7 +611,7 @@ class NumbaBackend(NumpyBackend):
         computes in float32). The filters are padded with zero columns to a multiple of
         the kernel's 2 vectors and the extra outputs dropped.
 
-        Why direct rather than im2col tiles + BLAS (which the backward still uses): on the
+        Why direct rather than im2col tiles + BLAS: on the
         seed models' layers (2 threads, side by side) it ran at 1.1x to 1.7x the tiles'
         speed, except 0.95x for 64 -> 128 channels at 8x8 and 0.86x for 128 -> 128.
         Single-threaded OpenBLAS multiplies products with only 32 or 64 columns (the
@@ -587,9 +621,8 @@ class NumbaBackend(NumpyBackend):
         kh, kw, _, cout = w.shape
         oh, ow = padded_output_size(h, kh, strides[0], *pads[0]), padded_output_size(wd, kw, strides[1], *pads[1])
         dtype = np.result_type(x, w, *([] if b is None else [b]))
-        compute = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
-        block = 2 * simd.VECTOR_BYTES // compute.itemsize
-        filters = -(-cout // block) * block
+        compute = _compute_dtype(dtype)
+        filters = _vector_pairs(cout, compute)
         weights = _with_filters(w, filters, compute)
         bias = _with_filters(np.zeros(cout, compute) if b is None else b, filters, compute)
         xp = self._padded(x.astype(compute, copy=False), pads)
@@ -603,43 +636,58 @@ class NumbaBackend(NumpyBackend):
         return y, ctx
 
     def conv2d_backward(self, ctx, dy, need_dx=True):
-        """Per tile of im2col rows (rebuilt from x rather than kept from the forward pass,
-        which would hold a kh*kw-times larger copy of every conv input for the whole step):
-        [dW; db] += [cols, 1]^T @ dY_tile (the ones column sums dY over the rows, which is
-        db); dcols = dY_tile @ W^T and col2im adds it into dx (skipped when ``need_dx`` is
-        false). Each thread sums its own [dW; db]; the sums are added at the end."""
+        """dW and db by the direct kernel :func:`_conv_weight_grad`; dx (skipped when
+        ``need_dx`` is false) one tile of rows at a time: dcols = dY_tile @ W^T on BLAS, then
+        col2im adds the tile into dx. Each thread takes a range of whole images (windows of
+        one image overlap in dx) and sums its own dW and db; the sums are added at the end,
+        in a fixed order. x is padded again rather than kept padded from the forward pass.
+
+        Why direct for dW: the product cols^T @ dY that it replaces has only 32 to 128
+        columns and needed the im2col matrix built tile by tile; on the seed models' layers
+        (2 threads, side by side) the kernel ran 1.6x to 1.9x as fast on the first layers (3
+        input channels), 1.2x to 1.4x on 32 and 64 channels, and 0.87x to 0.96x for
+        128 -> 128 channels at 8x8. Why BLAS for dx: a direct kernel for it (6 pixels x 16
+        taps, adding into dx) measured 0.85x to 1.3x, no clear gain.
+        Why tiles: the whole dcols matrix is kh*kw times larger than x (37 MB for a batch of
+        32 through a 3x3 conv with 32 channels at 32x32); a tile of ``TILE_BYTES`` stays in
+        cache between the product and col2im."""
         kh, kw, cin, cout = ctx.w.shape
-        taps = kh * kw * cin
-        dy2 = dy.reshape(-1, cout)
-        w2t = ctx.w.reshape(taps, cout).T
-        dx = np.empty(ctx.x.shape, dtype=np.result_type(dy2, w2t)) if need_dx else None
         n, h, wd, _ = ctx.x.shape
-        dx_rows = dx.reshape(n, h, wd * cin) if need_dx else None
+        (oh, ow), taps, per_image = ctx.out_hw, kh * kw * cin, ctx.out_hw[0] * ctx.out_hw[1]
+        compute = _compute_dtype(ctx.x, dy)
+        filters = _vector_pairs(cout, compute)
+        dy_filters = _with_filters(dy.reshape(-1, cout), filters, compute).reshape(-1)
+        xp = self._padded(ctx.x.astype(compute, copy=False), ctx.pads)
+        dw_rows = -(-taps // TAP_BLOCK) * TAP_BLOCK
+        dy2, w2t = dy.reshape(-1, cout).astype(compute, copy=False), ctx.w.reshape(taps, cout).T.astype(compute, copy=False)
+        dx = np.empty(ctx.x.shape, dtype=compute) if need_dx else None
 
-        def zero_dx(first_image, end_image):
-            dx[first_image:end_image] = 0
-
-        def accumulate(cols, first_row, dweights):
-            dy_tile = dy2[first_row:first_row + len(cols)]
-            if dweights is None:
-                dweights = np.matmul(cols.T, dy_tile)
-            else:
-                dweights += np.matmul(cols.T, dy_tile, out=self._scratch("dweights", dweights.shape, dweights.dtype))
+        def one_thread(first_image, end_image):
+            dw, db = np.zeros(dw_rows * filters, compute), np.zeros(filters, compute)
+            _conv_weight_grad(xp.reshape(-1), *xp.shape[1:], dy_filters, kh, kw, *ctx.strides, oh, ow, dw, db,
+                              first_image * per_image, end_image * per_image)
             if need_dx:
-                dcols = np.matmul(dy_tile, w2t, out=self._scratch("dcols", (len(cols), taps), dx.dtype))
-                _col2im_rows(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], *ctx.out_hw,
-                             first_row, dx_rows)
-            return dweights
+                dx[first_image:end_image] = 0
+                tile = max(1, TILE_BYTES // (taps * dx.itemsize))
+                dcols_buffer = self._scratch("dcols", (tile, taps), dx.dtype)
+                for first_row in range(first_image * per_image, end_image * per_image, tile):
+                    dy_tile = dy2[first_row:min(first_row + tile, end_image * per_image)]
+                    dcols = np.matmul(dy_tile, w2t, out=dcols_buffer[:len(dy_tile)])
+                    _col2im_rows(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], oh, ow, first_row,
+                                 dx.reshape(n, h, wd * cin))
+            return dw, db
 
-        partial_sums = self._conv_tiles(ctx.x, (kh, kw), ctx.strides, ctx.pads, ctx.out_hw, ctx.has_bias,
-                                        accumulate, begin=zero_dx if need_dx else None)
-        dweights = partial_sums[0]
-        if dweights is None:   # an empty batch: no tile ran
-            dweights = np.zeros((taps + ctx.has_bias, cout), dtype=np.result_type(ctx.x, dy2))
-        for other in partial_sums[1:]:
-            dweights += other
-        dw = dweights[:taps].reshape(ctx.w.shape)
-        db = dweights[taps] if ctx.has_bias else None
+        split = n * per_image * taps * filters >= SPLIT_MACS
+        sums = run_all([partial(one_thread, *r) for r in gemm.bounds(n, max(1, min(n, get_num_threads() if split else 1)))])
+        dw, db = sums[0]
+        for other_dw, other_db in sums[1:]:
+            dw += other_dw
+            db += other_db
+        if need_dx:
+            dx = dx.astype(np.result_type(dy, ctx.w), copy=False)
+        grad_dtype = np.result_type(ctx.x, dy)
+        dw = dw.reshape(dw_rows, filters)[:taps, :cout].reshape(ctx.w.shape).astype(grad_dtype, copy=False)
+        db = db[:cout].astype(grad_dtype, copy=False) if ctx.has_bias else None
         return dx, dw, db
 
     # ----- pooling --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""CPU vector registers for Numba kernels: a 32-byte vector type and six operations on it.
+"""CPU vector registers for Numba kernels: a 32-byte vector type and seven operations on it.
 
 Numba compiles a loop like ``acc[f] += x * w[f]`` to vector instructions only when LLVM can
 prove that it is safe and worth it, and it keeps ``acc`` in memory, not in registers. A
@@ -130,6 +130,17 @@ def fma(typingctx, a, b, c):
                                                   f"llvm.fma.{suffix}")
         return builder.call(function, list(args))
     return a(a, b, c), codegen
+
+
+@intrinsic
+def add(typingctx, a, b):
+    """``a + b`` lane by lane."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(*args)
+    return a(a, b), codegen
 
 
 @intrinsic

@@ -59,11 +59,13 @@ def test_conv2d_matches_numpy_and_reference_tiers(dtype, config, seed, bias):
        tile_bytes=st.integers(1, 600), threads=st.integers(1, 3), need_dx=st.booleans())
 def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
         monkeypatch, config, seed, bias, tile_bytes, threads, need_dx):
-    """The production tile (1 MiB) holds every test case whole; here tiles of a few rows
-    end inside an image and between images, and up to 3 threads split the batch (more than
-    the machine may have cores: the extra work waits for a worker), so every boundary of
-    the tiling and of the per-thread image ranges is crossed, in float64."""
+    """The production tile (1 MiB) holds every test case whole; here the backward's dcols
+    tiles of a few rows end inside an image and between images, and up to 3 threads split
+    the batch however small it is (more than the machine may have cores: the extra work
+    waits for a worker), so every boundary of the tiling and of the per-thread image ranges
+    is crossed, in float64."""
     monkeypatch.setattr(numba_cpu, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
     monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: threads)
     x, w, b, dy, strides, pads = conv_case(config, seed, np.float64, bias)
     y, ctx = NUMBA.conv2d_forward(x, w, b, strides, pads)
@@ -82,6 +84,7 @@ def test_conv2d_gradients_are_bit_identical_from_run_to_run(monkeypatch):
     work first come, first served, measured no faster, and its sums changed from run to run)."""
     from tinycnn.kernels import numba_cpu
     monkeypatch.setattr(numba_cpu, "TILE_BYTES", 4096)
+    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
     monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
     r = np.random.default_rng(5)
     x, w = r.normal(size=(12, 9, 9, 5)).astype(np.float32), r.normal(size=(3, 3, 5, 7)).astype(np.float32)
@@ -101,15 +104,18 @@ def direct_conv_case(dtype, images, side, channels, filters):
     return x, w, r.normal(size=filters).astype(dtype), ((1, 1), (1, 1))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("images, side, channels, filters", [
-    (1, 1, 1, 1),      # one pixel: a block of 4 with 3 repeated pixels
-    (3, 5, 50, 16),    # 75 pixels: a full task of 64, then 11 (2 blocks + 3); taps 150 > 128
-    (2, 9, 3, 17),     # 162 pixels (2 tasks + 34 = 8 blocks + 2); 17 filters pad to 32
+DIRECT_EDGE_CASES = pytest.mark.parametrize("images, side, channels, filters", [
+    (1, 1, 1, 1),      # one pixel: a block of 4 with 3 repeated pixels; 9 taps = 6 + 3 (+ 3 repeated)
+    (3, 5, 50, 16),    # 75 pixels: a full task of 64, then 11 (2 blocks + 3); taps 450 (> 128, 75 x 6)
+    (2, 9, 3, 17),     # 162 pixels (2 tasks + 34 = 8 blocks + 2); 17 filters pad to 32; 27 taps
     (5, 7, 50, 40),    # 245 pixels (3 tasks + 53 = 13 blocks + 1); 40 filters pad to 48
-    (2, 12, 7, 33),    # 288 pixels (4 tasks + 32, no short block); 33 filters
+    (2, 12, 7, 33),    # 288 pixels (4 tasks + 32, no short block); 33 filters; 63 taps
     (2, 6, 20, 16),    # tap rows of 60: segments of 2 rows, then 1
 ])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@DIRECT_EDGE_CASES
 def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypatch, dtype, images, side,
                                                                         channels, filters):
     """The direct kernel works in blocks of 4 output pixels, tasks of 64 pixels, panels of
@@ -132,6 +138,25 @@ def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypat
         np.testing.assert_array_equal(NUMBA.conv2d_forward(x, w, b, (1, 1), pads)[0], y)
     finally:
         tinycnn.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@DIRECT_EDGE_CASES
+def test_direct_weight_gradient_covers_every_tap_block_chunk_and_filter_edge(monkeypatch, dtype, images, side,
+                                                                             channels, filters):
+    """The weight-gradient kernel works in blocks of 6 taps (the last block repeats the last
+    tap), chunks of 64 pixels and panels of 2 vectors of filters; these shapes end tap
+    blocks and chunks short and pad the filters. Split over 3 threads however small (each
+    sums its own images' gradient), against the numpy tier."""
+    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
+    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
+    x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
+    dy = np.random.default_rng(7).normal(size=(images, side, side, filters)).astype(dtype)
+    _, ctx = NUMBA.conv2d_forward(x, w, b, (1, 1), pads)
+    _, numpy_ctx = NUMPY.conv2d_forward(x, w, b, (1, 1), pads)
+    for mine, expected in zip(NUMBA.conv2d_backward(ctx, dy), NUMPY.conv2d_backward(numpy_ctx, dy)):
+        assert mine.dtype == dtype
+        assert_same(mine, expected, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -163,14 +188,21 @@ def test_direct_conv2d_pooling_lets_nan_win_as_the_pooling_kernels_do():
         assert np.isnan(y[0, :2, 1:]).all() and not np.isnan(y[0, :, 0]).any() and not np.isnan(y[0, 2]).any()
 
 
-def test_direct_conv2d_computes_float16_in_float32():
+def test_direct_conv2d_and_its_weight_gradient_compute_float16_in_float32():
     r = np.random.default_rng(2)
     x, w, b = (r.normal(size=s).astype(np.float16) for s in [(2, 6, 6, 3), (3, 3, 3, 5), (5,)])
-    y, _ = NUMBA.conv2d_forward(x, w, b, (2, 2), ((0, 1), (0, 1)))
+    y, ctx = NUMBA.conv2d_forward(x, w, b, (2, 2), ((0, 1), (0, 1)))
     expected, _ = NUMPY.conv2d_forward(*(a.astype(np.float32) for a in (x, w, b)), (2, 2), ((0, 1), (0, 1)))
     assert y.dtype == np.float16
     # float16 has 11 significant bits: both results round the same float32 sum to it
     np.testing.assert_allclose(y, expected, rtol=1e-3, atol=1e-3)
+    dy = r.normal(size=y.shape).astype(np.float16)
+    _, dw, db = NUMBA.conv2d_backward(ctx, dy)
+    _, numpy_ctx = NUMPY.conv2d_forward(*(a.astype(np.float32) for a in (x, w, b)), (2, 2), ((0, 1), (0, 1)))
+    _, expected_dw, expected_db = NUMPY.conv2d_backward(numpy_ctx, dy.astype(np.float32))
+    assert dw.dtype == db.dtype == np.float16
+    np.testing.assert_allclose(dw, expected_dw, rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(db, expected_db, rtol=1e-3, atol=1e-2)
 
 
 def test_conv2d_on_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
