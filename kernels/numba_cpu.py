@@ -18,8 +18,9 @@ compiled by Numba:
 Every kernel computes in the dtype of its arrays (float32 stays float32; scalars are cast
 to that dtype before the call) and works for float64 too. Kernels are compiled on first
 use and cached on disk (``cache=True``), so only the first run on a machine pays the
-compile time. Elementwise loops use ``prange`` even where one thread would do: it tells
-Numba the iterations are independent, which lets it vectorise them.
+compile time. Parallel kernels are ``nogil`` loops over a range that :func:`_split` hands
+to tinycnn's threads (:mod:`kernels.threads`), one range per thread, only when the work is
+large enough to pay for the hand-over.
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ from types import SimpleNamespace
 
 import numba
 import numpy as np
-from numba import prange
 
 from . import gemm, simd
 from .threads import get_num_threads, run_all  # (importing threads sets OpenMP's wait policy first)
@@ -38,11 +38,35 @@ from .geometry import padded_output_size, window_cells, window_output_shape
 from .numpy_tier import NumpyBackend
 
 _compiled = numba.njit(cache=True)
-_compiled_parallel = numba.njit(cache=True, parallel=True)
-_compiled_nogil = numba.njit(cache=True, nogil=True)   # for Python threads to run side by side
+# nogil: Python threads run these side by side. error_model="numpy": x / 0 gives inf or NaN as
+# in NumPy instead of a Python exception, and without that check LLVM can vectorise a loop
+# that divides (an RMSprop update of 147k values: 420 -> 56 microseconds)
+_compiled_nogil = numba.njit(cache=True, nogil=True, error_model="numpy")
 SPLIT_WORK = 1 << 16    # input elements below which a pooling kernel runs on one thread (see _split)
+SPLIT_ELEMENTS = 1 << 20   # the same for the elementwise and optimizer kernels (see _split)
 SPLIT_MACS = 1 << 21    # multiply-adds below which a convolution (or its backward) runs on one thread
 TILE_BYTES = 1 << 20   # dcols tile size in conv2d_backward (1 MiB was fastest of 256 KiB to 4 MiB for im2col tiles)
+
+
+def _split(kernel, tasks, *args, split):
+    """``kernel(*args, first, end)`` over tasks [0, tasks), one range of tasks per thread
+    (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread: the
+    caller splits only work that is worth it (SPLIT_WORK, SPLIT_ELEMENTS, SPLIT_MACS), since
+    handing a range to another thread costs about 30 to 100 microseconds. A single pass over
+    memory pays for it only on large arrays: measured with cold caches, a relu of 262k
+    values took 166 microseconds on one thread and 264 split in two; an RMSprop update of
+    2M values 2.3 ms on one thread and 1.2 ms split.
+
+    Every parallel kernel of this tier runs this way, as a ``nogil`` loop over its range,
+    rather than as a Numba ``prange`` loop, which wakes Numba's threads on every call: in a
+    training step, where they fall asleep between calls, a ``prange`` relu of a (32, 512)
+    batch took 65 microseconds. ``prange`` loops also compile slowly: the two max-pooling
+    ones took 2.3 and 1.9 s of a cold first training step (0.66 and 0.39 s now). The
+    elementwise loops count with unsigned indices (``np.uintp``): a signed index may be
+    negative, so Numba checks each one, and the check stops LLVM from vectorising the
+    loop (a relu backward of 1.1M values: 8.9 ms signed, 0.33 ms unsigned)."""
+    pieces = max(1, min(tasks, get_num_threads() if split else 1))
+    run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
 
 
 # ----- convolution: col2im, the input gradient's scatter ------------------------------------
@@ -310,17 +334,6 @@ def _conv_weight_grad(xp, hp, wp, cin, dy, kh, kw, sh, sw, oh, ow, dw, db, first
 _window_cells = _compiled(window_cells)
 
 
-def _split(kernel, tasks, *args, split):
-    """``kernel(*args, first, end)`` over tasks [0, tasks), one range of tasks per thread
-    (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread: the
-    caller splits only work that is worth it (SPLIT_WORK, SPLIT_MACS), since handing a
-    range to another thread costs about 30 to 100 microseconds. The pooling kernels run
-    this way rather than as ``prange`` loops: the two max-pooling ones took 2.3 and 1.9 s of
-    a cold first training step to compile (0.66 and 0.39 s now) and were no faster."""
-    pieces = max(1, min(tasks, get_num_threads() if split else 1))
-    run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
-
-
 @_compiled_nogil
 def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner, first, end):
     """y[n,i,j,ch] = max of x over the real cells of the window; winner[n,i,j,ch] = the
@@ -411,24 +424,24 @@ def _avg_pool_backward(dy, ph, pw, sh, sw, top, left, dx, first, end):
 
 
 # ----- elementwise: relu, dropout -----------------------------------------------------------
-@_compiled_parallel
-def _relu_forward(x, y):
+@_compiled_nogil
+def _relu_forward(x, y, first, end):
     """y = x where x >= 0 else 0 (NaN passes through, as with np.maximum)."""
-    for k in prange(x.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         y[k] = 0 if x[k] < 0 else x[k]
 
 
-@_compiled_parallel
-def _relu_backward(y, dy, dx):
+@_compiled_nogil
+def _relu_backward(y, dy, dx, first, end):
     """dx = dy where y > 0 else 0."""
-    for k in prange(y.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         dx[k] = dy[k] if y[k] > 0 else 0
 
 
-@_compiled_parallel
-def _dropout_threshold(uniforms, rate, scale, mask):
+@_compiled_nogil
+def _dropout_threshold(uniforms, rate, scale, mask, first, end):
     """mask = scale where the uniform draw is >= rate (kept), else 0."""
-    for k in prange(uniforms.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         mask[k] = scale if uniforms[k] >= rate else 0
 
 
@@ -475,11 +488,11 @@ def _softmax_xent_rows(z, targets, losses, grad):
 
 
 # ----- optimizer updates (flat, in place) ------------------------------------------------------
-@_compiled_parallel
-def _sgd(p, g, velocity, lr, momentum, nesterov):
+@_compiled_nogil
+def _sgd(p, g, velocity, lr, momentum, nesterov, first, end):
     """Without velocity: p -= lr g. With: v = momentum v - lr g, then
     p += momentum v - lr g (nesterov) or p += v."""
-    for k in prange(p.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         if velocity is None:
             p[k] -= lr * g[k]
         else:
@@ -490,12 +503,12 @@ def _sgd(p, g, velocity, lr, momentum, nesterov):
                 p[k] += velocity[k]
 
 
-@_compiled_parallel
-def _rmsprop(p, g, avg_sq, mom, avg_g, lr, rho, one_minus_rho, momentum, eps):
+@_compiled_nogil
+def _rmsprop(p, g, avg_sq, mom, avg_g, lr, rho, one_minus_rho, momentum, eps, first, end):
     """a = rho a + (1-rho) g^2; denominator a + eps, minus mg^2 when centered (mg = rho mg
     + (1-rho) g); inc = lr g / sqrt(denominator); p -= inc, or with momentum m = momentum m
     + inc, p -= m."""
-    for k in prange(p.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         avg_sq[k] = rho * avg_sq[k] + one_minus_rho * g[k] * g[k]
         denom = avg_sq[k] + eps
         if avg_g is not None:
@@ -509,19 +522,19 @@ def _rmsprop(p, g, avg_sq, mom, avg_g, lr, rho, one_minus_rho, momentum, eps):
             p[k] -= inc
 
 
-@_compiled_parallel
-def _adam(p, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, eps):
+@_compiled_nogil
+def _adam(p, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, eps, first, end):
     """m += (g - m)(1-b1); v += (g^2 - v)(1-b2); p -= alpha m / (sqrt(v) + eps)."""
-    for k in prange(p.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         m[k] += (g[k] - m[k]) * one_minus_beta_1
         v[k] += (g[k] * g[k] - v[k]) * one_minus_beta_2
         p[k] -= alpha * m[k] / (np.sqrt(v[k]) + eps)
 
 
-@_compiled_parallel
-def _adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps):
+@_compiled_nogil
+def _adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps, first, end):
     """m += (g - m)(1-b1); u = max(b2 u, |g|); p -= step m / (u + eps)."""
-    for k in prange(p.size):
+    for k in range(np.uintp(first), np.uintp(end)):
         m[k] += (g[k] - m[k]) * one_minus_beta_1
         u[k] = max(beta_2 * u[k], abs(g[k]))
         p[k] -= step * m[k] / (u[k] + eps)
@@ -659,7 +672,8 @@ class NumbaBackend(NumpyBackend):
         dy_filters = _with_filters(dy.reshape(-1, cout), filters, compute).reshape(-1)
         xp = self._padded(ctx.x.astype(compute, copy=False), ctx.pads)
         dw_rows = -(-taps // TAP_BLOCK) * TAP_BLOCK
-        dy2, w2t = dy.reshape(-1, cout).astype(compute, copy=False), ctx.w.reshape(taps, cout).T.astype(compute, copy=False)
+        dy2 = dy.reshape(-1, cout).astype(compute, copy=False)
+        w2t = ctx.w.reshape(taps, cout).T.astype(compute, copy=False)
         dx = np.empty(ctx.x.shape, dtype=compute) if need_dx else None
 
         def one_thread(first_image, end_image):
@@ -678,7 +692,8 @@ class NumbaBackend(NumpyBackend):
             return dw, db
 
         split = n * per_image * taps * filters >= SPLIT_MACS
-        sums = run_all([partial(one_thread, *r) for r in gemm.bounds(n, max(1, min(n, get_num_threads() if split else 1)))])
+        threads = max(1, min(n, get_num_threads() if split else 1))
+        sums = run_all([partial(one_thread, *r) for r in gemm.bounds(n, threads)])
         dw, db = sums[0]
         for other_dw, other_db in sums[1:]:
             dw += other_dw
@@ -730,13 +745,14 @@ class NumbaBackend(NumpyBackend):
     def relu_forward(self, x):
         x = np.ascontiguousarray(x)
         y = np.empty_like(x)
-        _relu_forward(x.reshape(-1), y.reshape(-1))
+        _split(_relu_forward, x.size, x.reshape(-1), y.reshape(-1), split=x.size >= SPLIT_ELEMENTS)
         return y
 
     def relu_backward(self, y, dy):
         y, dy = np.ascontiguousarray(y), np.ascontiguousarray(dy)
         dx = np.empty_like(dy)
-        _relu_backward(y.reshape(-1), dy.reshape(-1), dx.reshape(-1))
+        _split(_relu_backward, y.size, y.reshape(-1), dy.reshape(-1), dx.reshape(-1),
+               split=y.size >= SPLIT_ELEMENTS)
         return dx
 
     def dropout_mask(self, shape, rate, rng, dtype):
@@ -745,8 +761,8 @@ class NumbaBackend(NumpyBackend):
         dtype = np.dtype(dtype)
         uniforms = rng.random(shape, dtype=np.float32)
         mask = np.empty(shape, dtype=dtype)
-        _dropout_threshold(uniforms.reshape(-1), np.float32(rate), dtype.type(1.0 / (1.0 - rate)),
-                           mask.reshape(-1))
+        _split(_dropout_threshold, mask.size, uniforms.reshape(-1), np.float32(rate), dtype.type(1.0 / (1.0 - rate)),
+               mask.reshape(-1), split=mask.size >= SPLIT_ELEMENTS)
         return mask
 
     def softmax_cross_entropy(self, logits, targets):
@@ -765,14 +781,15 @@ class NumbaBackend(NumpyBackend):
         if flat is None:
             return super().sgd_update(p, g, velocity, lr, momentum, nesterov)
         t = p.dtype.type
-        _sgd(*flat, t(lr), t(momentum), bool(nesterov))
+        _split(_sgd, p.size, *flat, t(lr), t(momentum), bool(nesterov), split=p.size >= SPLIT_ELEMENTS)
 
     def rmsprop_update(self, p, g, avg_sq, mom, avg_g, lr, rho, momentum, eps):
         flat = _flat(p, g, avg_sq, mom, avg_g)
         if flat is None:
             return super().rmsprop_update(p, g, avg_sq, mom, avg_g, lr, rho, momentum, eps)
         t = p.dtype.type
-        _rmsprop(*flat, t(lr), t(rho), t(1 - rho), t(momentum), t(eps))
+        _split(_rmsprop, p.size, *flat, t(lr), t(rho), t(1 - rho), t(momentum), t(eps),
+               split=p.size >= SPLIT_ELEMENTS)
 
     def adam_update(self, p, g, m, v, lr, beta_1, beta_2, eps, t):
         flat = _flat(p, g, m, v)
@@ -780,11 +797,13 @@ class NumbaBackend(NumpyBackend):
             return super().adam_update(p, g, m, v, lr, beta_1, beta_2, eps, t)
         cast = p.dtype.type
         alpha = lr * (1 - beta_2 ** t) ** 0.5 / (1 - beta_1 ** t)
-        _adam(*flat, cast(alpha), cast(1 - beta_1), cast(1 - beta_2), cast(eps))
+        _split(_adam, p.size, *flat, cast(alpha), cast(1 - beta_1), cast(1 - beta_2), cast(eps),
+               split=p.size >= SPLIT_ELEMENTS)
 
     def adamax_update(self, p, g, m, u, lr, beta_1, beta_2, eps, t):
         flat = _flat(p, g, m, u)
         if flat is None:
             return super().adamax_update(p, g, m, u, lr, beta_1, beta_2, eps, t)
         cast = p.dtype.type
-        _adamax(*flat, cast(lr / (1 - beta_1 ** t)), cast(1 - beta_1), cast(beta_2), cast(eps))
+        _split(_adamax, p.size, *flat, cast(lr / (1 - beta_1 ** t)), cast(1 - beta_1), cast(beta_2), cast(eps),
+               split=p.size >= SPLIT_ELEMENTS)

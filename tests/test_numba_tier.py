@@ -121,9 +121,10 @@ def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypat
     """The direct kernel works in blocks of 4 output pixels, tasks of 64 pixels, panels of
     2 vectors of filters (16 float32, 8 float64) and segments of at most 128 taps (whole
     tap rows, or pieces of a longer one); these shapes end blocks and tasks short, group and
-    split tap rows into segments and pad the filters. With and without the fused relu, against the numpy tier; the result does not
-    depend on the thread count, bit for bit (each output is summed by one task); every case
-    is split over the threads here, however small."""
+    split tap rows into segments and pad the filters. With and without the fused relu,
+    against the numpy tier; the result does not depend on the thread count, bit for bit
+    (each output is summed by one task); every case is split over the threads here, however
+    small."""
     monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
     x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
     expected, _ = NUMPY.conv2d_forward(x, w, b, (1, 1), pads)
@@ -408,6 +409,31 @@ def test_optimizer_updates_match_numpy_tier_over_several_steps(dtype, name, slot
         assert mine.dtype == dtype
         np.testing.assert_allclose(mine, theirs, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                    atol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_elementwise_and_optimizer_kernels_split_over_threads_match_the_numpy_tier(monkeypatch):
+    """Past SPLIT_ELEMENTS values these kernels run one range per thread; here 3 ranges of a
+    small array (61 values: ranges of 20, 20, 21), against the numpy tier."""
+    monkeypatch.setattr(numba_cpu, "SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
+    pieces, run_all = [], numba_cpu.run_all
+    monkeypatch.setattr(numba_cpu, "run_all", lambda calls: pieces.append(len(calls)) or run_all(calls))
+    r = np.random.default_rng(8)
+    x, dy = r.normal(size=61), r.normal(size=61)
+    np.testing.assert_array_equal(NUMBA.relu_forward(x), NUMPY.relu_forward(x))
+    np.testing.assert_array_equal(NUMBA.relu_backward(x, dy), NUMPY.relu_backward(x, dy))
+    np.testing.assert_array_equal(NUMBA.dropout_mask((61,), 0.3, np.random.default_rng(1), np.dtype(np.float64)),
+                                  NUMPY.dropout_mask((61,), 0.3, np.random.default_rng(1), np.dtype(np.float64)))
+    for name, slot_count, hyper in OPTIMIZER_CASES:
+        extra = {"t": 1} if name.startswith("adam") else {}
+        results = []
+        for tier in (NUMBA, NUMPY):
+            p, slots = x.copy(), slots_for(name, slot_count, x)
+            getattr(tier, f"{name}_update")(p, dy, *slots, **hyper, **extra)
+            results.append([p] + [s for s in slots if s is not None])
+        for mine, theirs in zip(*results):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-13)
+    assert pieces == [3] * (3 + len(OPTIMIZER_CASES))
 
 
 def test_optimizer_update_reaches_a_non_contiguous_parameter():
