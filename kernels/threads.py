@@ -1,9 +1,10 @@
-"""The thread pools behind the kernels: Numba's (the compiled loops), tinycnn's own
-product threads (:mod:`kernels.gemm` splits a large matrix product into one piece per
-thread) and the BLAS library's (NumPy's matrix products, which every piece calls).
+"""The thread pools behind the kernels: tinycnn's own threads (:func:`run_all`: the numba
+tier's kernels take one range of the work each, and :mod:`kernels.gemm` splits a large
+matrix product into one piece per thread), Numba's (whose size sets how many threads
+tinycnn uses) and the BLAS library's (NumPy's matrix products, which every piece calls).
 
-Numba's parallel loops use every core by default, and large products are split into as
-many pieces as Numba has threads. tinycnn's model calls (fit, evaluate, predict, ...) run
+Numba's thread count is every core by default, and the work is split into as many pieces
+as Numba has threads. tinycnn's model calls (fit, evaluate, predict, ...) run
 BLAS with one thread per piece unless :func:`set_num_threads` asks for more, and restore
 the caller's BLAS setting afterwards. Why one: BLAS workers sleep between products, and on
 a machine where another process is busy each product then waits for them to be scheduled;
@@ -43,7 +44,7 @@ _blas_threads = int(os.environ.get("TINYCNN_BLAS_THREADS", "1"))
 
 
 def set_num_threads(n: int, blas_threads: int = 1) -> None:
-    """Use ``n`` threads in Numba's parallel loops and in the split matrix products
+    """Use ``n`` threads in the numba tier's kernels and in the split matrix products
     (:mod:`kernels.gemm`), and ``blas_threads`` BLAS threads inside each piece of a product
     that tinycnn's models run (see :func:`blas_scope`); ``n * blas_threads`` should not
     exceed the cores.
@@ -65,7 +66,7 @@ def set_num_threads(n: int, blas_threads: int = 1) -> None:
 
 
 def get_num_threads() -> int:
-    """The number of threads of Numba's parallel loops."""
+    """The number of threads the kernels and the split products use (Numba's thread count)."""
     return numba.get_num_threads() if numba is not None else 1
 
 
