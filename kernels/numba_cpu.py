@@ -50,9 +50,10 @@ TILE_BYTES = 1 << 20   # dcols tile size in conv2d_backward (1 MiB was fastest o
 
 def _split(kernel, tasks, *args, split):
     """``kernel(*args, first, end)`` over tasks [0, tasks), one range of tasks per thread
-    (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread: the
-    caller splits only work that is worth it (SPLIT_WORK, SPLIT_ELEMENTS, SPLIT_MACS), since
-    handing a range to another thread costs about 30 to 100 microseconds. A single pass over
+    (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread;
+    returns the calls' results in range order. The caller splits only work that is worth
+    it (SPLIT_WORK, SPLIT_ELEMENTS, SPLIT_MACS), since handing a range to another thread
+    costs about 30 to 100 microseconds. A single pass over
     memory pays for it only on large arrays: measured with cold caches, a relu of 262k
     values took 166 microseconds on one thread and 264 split in two; an RMSprop update of
     2M values 2.3 ms on one thread and 1.2 ms split.
@@ -66,7 +67,7 @@ def _split(kernel, tasks, *args, split):
     negative, so Numba checks each one, and the check stops LLVM from vectorising the
     loop (a relu backward of 1.1M values: 8.9 ms signed, 0.33 ms unsigned)."""
     pieces = max(1, min(tasks, get_num_threads() if split else 1))
-    run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
+    return run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
 
 
 # ----- convolution: col2im, the input gradient's scatter ------------------------------------
@@ -639,12 +640,12 @@ class NumbaBackend(NumpyBackend):
         computes in float32). The filters are padded with zero columns to a multiple of
         the kernel's 2 vectors and the extra outputs dropped.
 
-        Why direct rather than im2col tiles + BLAS: on the
-        seed models' layers (2 threads, side by side) it ran at 1.1x to 1.7x the tiles'
-        speed, except 0.95x for 64 -> 128 channels at 8x8 and 0.86x for 128 -> 128.
-        Single-threaded OpenBLAS multiplies products with only 32 or 64 columns (the
-        filters) at 45 to 65 % of its peak, and the im2col copy comes on top; the first
-        layers (1 or 3 input channels, tiny im2col rows) gain the most."""
+        Why direct rather than im2col tiles + BLAS: on the seed models' layers (2 threads,
+        side by side) it ran at 1.1x to 1.7x the tiles' speed, except 0.95x for 64 -> 128
+        channels at 8x8 and 0.86x for 128 -> 128. Single-threaded OpenBLAS multiplies
+        products with only 32 or 64 columns (the filters) at 45 to 65 % of its peak, and the
+        im2col copy comes on top; the first layers (1 or 3 input channels, tiny im2col rows)
+        gain the most."""
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
         oh, ow = padded_output_size(h, kh, strides[0], *pads[0]), padded_output_size(wd, kw, strides[1], *pads[1])
@@ -684,12 +685,13 @@ class NumbaBackend(NumpyBackend):
         (oh, ow), taps, per_image = ctx.out_hw, kh * kw * cin, ctx.out_hw[0] * ctx.out_hw[1]
         compute = _compute_dtype(ctx.x, dy)
         filters = _vector_pairs(cout, compute)
-        dy_filters = _with_filters(dy.reshape(-1, cout), filters, compute).reshape(-1)
+        dy2 = dy.reshape(-1, cout).astype(compute, copy=False)
+        dy_filters = _with_filters(dy2, filters, compute).reshape(-1)
         xp = self._padded(ctx.x.astype(compute, copy=False), ctx.pads)
         dw_rows = -(-taps // TAP_BLOCK) * TAP_BLOCK
-        dy2 = dy.reshape(-1, cout).astype(compute, copy=False)
         w2t = ctx.w.reshape(taps, cout).T.astype(compute, copy=False)
         dx = np.empty(ctx.x.shape, dtype=compute) if need_dx else None
+        dx_rows = dx.reshape(n, h, wd * cin) if need_dx else None
 
         def one_thread(first_image, end_image):
             dw, db = np.zeros(dw_rows * filters, compute), np.zeros(filters, compute)
@@ -703,12 +705,10 @@ class NumbaBackend(NumpyBackend):
                     dy_tile = dy2[first_row:min(first_row + tile, end_image * per_image)]
                     dcols = np.matmul(dy_tile, w2t, out=dcols_buffer[:len(dy_tile)])
                     _col2im_rows(dcols, kh, kw, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], oh, ow, first_row,
-                                 dx.reshape(n, h, wd * cin))
+                                 dx_rows)
             return dw, db
 
-        split = n * per_image * taps * filters >= SPLIT_MACS
-        threads = max(1, min(n, get_num_threads() if split else 1))
-        sums = run_all([partial(one_thread, *r) for r in gemm.bounds(n, threads)])
+        sums = _split(one_thread, n, split=n * per_image * taps * filters >= SPLIT_MACS)
         dw, db = sums[0]
         for other_dw, other_db in sums[1:]:
             dw += other_dw
