@@ -1,18 +1,25 @@
-"""CPU vector registers for Numba kernels: a 32-byte vector type and seven operations on it.
+"""CPU vector registers for Numba kernels: a vector type as wide as the CPU's registers and
+seven operations on it.
 
 Numba compiles a loop like ``acc[f] += x * w[f]`` to vector instructions only when LLVM can
 prove that it is safe and worth it, and it keeps ``acc`` in memory, not in registers. A
 kernel that must run near the machine's peak (the direct convolution of
 :mod:`kernels.numba_cpu`) says instead exactly what it wants: a handful of named vector
-variables that LLVM keeps in the CPU's vector registers (16 of them with AVX2), and one
-fused multiply-add per pair of vectors:
+variables that LLVM keeps in the CPU's vector registers, and one fused multiply-add per
+pair of vectors:
 
     acc = fma(splat(x, i), load(w, k), acc)     # acc[l] += x[i] * w[k + l], l = 0 .. lanes-1
 
-A vector is 32 bytes, the width of an AVX2 register: 8 float32 or 4 float64 lanes
-(:func:`lanes`). On a CPU without AVX2, LLVM splits each operation into narrower ones, so
-the kernels stay correct everywhere. Arrays passed to these operations must be 1-D and
-C-contiguous; there is no bounds check (the caller's index arithmetic is the contract).
+A vector is ``VECTOR_BYTES`` wide: 64 bytes (an AVX-512 register: 16 float32 or 8 float64
+lanes, :func:`lanes`) when the CPU that Numba compiles for has AVX-512, else 32 (AVX2: 8
+float32 or 4 float64). Each AVX-512 instruction does twice the work of an AVX2 one, and
+the kernels' register blocks fit either register file (32 registers with AVX-512, 16 with
+AVX2). On a CPU with neither, LLVM splits each operation into narrower ones, so the
+kernels stay correct everywhere. The width follows Numba's target (the host, or
+``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` when set), which is also part of the key of
+Numba's disk cache, so a cached kernel always has the width this module reports. Arrays
+passed to these operations must be 1-D and C-contiguous; there is no bounds check (the
+caller's index arithmetic is the contract).
 
 The operations are compiled into the kernels that call them, and Numba's disk cache only
 notices changes to the kernel's own file: after editing this one, delete the cache of
@@ -23,10 +30,19 @@ from __future__ import annotations
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic, models, register_model
 
-VECTOR_BYTES = 32
+
+
+def target_has_avx512() -> bool:
+    """Does the CPU that Numba compiles for have AVX-512 (the ``avx512f`` feature)?"""
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return "+avx512f" in features.split(",")
+
+
+VECTOR_BYTES = 64 if target_has_avx512() else 32
 
 
 class Vector(types.Type):
