@@ -613,13 +613,14 @@ class NumbaBackend(NumpyBackend):
         return gemm.matmul(a, b, out)
 
     # ----- convolution ----------------------------------------------------------------
-    def _padded(self, x, pads):
-        """x surrounded by ``pads`` zeros, C-contiguous (a reused scratch array when padded)."""
+    def _padded(self, x, pads, purpose="padded"):
+        """x surrounded by ``pads`` zeros, C-contiguous (a reused scratch array, one per
+        ``purpose``, when padded)."""
         (top, bottom), (left, right) = pads
         if top == bottom == left == right == 0:
             return np.ascontiguousarray(x)
         n, h, w, cin = x.shape
-        xp = self._scratch("padded", (n, h + top + bottom, w + left + right, cin), x.dtype)
+        xp = self._scratch(purpose, (n, h + top + bottom, w + left + right, cin), x.dtype)
         _pad_into(x, top, left, xp)
         return xp
 
@@ -634,7 +635,7 @@ class NumbaBackend(NumpyBackend):
         """The kernel takes the pooling window's maximum before it stores anything."""
         return self._conv_direct_forward(x, w, b, strides, pads, relu, pooled=True)[0]
 
-    def _conv_direct_forward(self, x, w, b, strides, pads, relu, pooled=False):
+    def _conv_direct_forward(self, x, w, b, strides, pads, relu, pooled=False, purpose="padded"):
         """y = conv(x, w) + b by the direct kernel :func:`_conv_direct` (relu(y) when
         ``relu``; its 2x2, stride 2 max-pooling when ``pooled``), in x's dtype (float16
         computes in float32). The filters are padded with zero columns to a multiple of
@@ -654,7 +655,7 @@ class NumbaBackend(NumpyBackend):
         filters = _vector_pairs(cout, compute)
         weights = _with_filters(w, filters, compute)
         bias = _with_filters(np.zeros(cout, compute) if b is None else b, filters, compute)
-        xp = self._padded(x.astype(compute, copy=False), pads)
+        xp = self._padded(x.astype(compute, copy=False), pads, purpose)
         y = np.empty((n, oh // 2, ow // 2, filters) if pooled else (n, oh, ow, filters), dtype=compute)
         chunks = -(-y.size // filters * (4 if pooled else 1) // CHUNK_PIXELS)
         _split(_conv_direct, chunks, xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides,
@@ -666,17 +667,19 @@ class NumbaBackend(NumpyBackend):
 
     def conv2d_backward(self, ctx, dy, need_dx=True):
         """dW and db by the direct kernel :func:`_conv_weight_grad`; dx (skipped when
-        ``need_dx`` is false) one tile of rows at a time: dcols = dY_tile @ W^T on BLAS, then
-        col2im adds the tile into dx. Each thread takes a range of whole images (windows of
-        one image overlap in dx) and sums its own dW and db; the sums are added at the end,
-        in a fixed order. x is padded again rather than kept padded from the forward pass.
+        ``need_dx`` is false) as a forward convolution of dy when the strides are 1
+        (:meth:`_input_gradient_by_convolution`), else one tile of rows at a time: dcols =
+        dY_tile @ W^T on BLAS, then col2im adds the tile into dx. Each thread takes a range
+        of whole images (windows of one image overlap in dx) and sums its own dW and db; the
+        sums are added at the end, in a fixed order. x is padded again rather than kept
+        padded from the forward pass.
 
         Why direct for dW: the product cols^T @ dY that it replaces has only 32 to 128
         columns and needed the im2col matrix built tile by tile; on the seed models' layers
         (2 threads, side by side) the kernel ran 1.6x to 1.9x as fast on the first layers (3
         input channels), 1.2x to 1.4x on 32 and 64 channels, and 0.87x to 0.96x for
-        128 -> 128 channels at 8x8. Why BLAS for dx: a direct kernel for it (6 pixels x 16
-        taps, adding into dx) measured 0.85x to 1.3x, no clear gain.
+        128 -> 128 channels at 8x8. Why tiles for strided dx: a direct kernel for it (6
+        pixels x 16 taps, adding into dx) measured 0.85x to 1.3x, no clear gain.
         Why tiles: the whole dcols matrix is kh*kw times larger than x (37 MB for a batch of
         32 through a 3x3 conv with 32 channels at 32x32); a tile of ``TILE_BYTES`` stays in
         cache between the product and col2im."""
@@ -689,15 +692,17 @@ class NumbaBackend(NumpyBackend):
         dy_filters = _with_filters(dy2, filters, compute).reshape(-1)
         xp = self._padded(ctx.x.astype(compute, copy=False), ctx.pads)
         dw_rows = -(-taps // TAP_BLOCK) * TAP_BLOCK
-        w2t = ctx.w.reshape(taps, cout).T.astype(compute, copy=False)
-        dx = np.empty(ctx.x.shape, dtype=compute) if need_dx else None
-        dx_rows = dx.reshape(n, h, wd * cin) if need_dx else None
+        tiles = need_dx and tuple(ctx.strides) != (1, 1)
+        if tiles:
+            w2t = ctx.w.reshape(taps, cout).T.astype(compute, copy=False)
+            dx = np.empty(ctx.x.shape, dtype=compute)
+            dx_rows = dx.reshape(n, h, wd * cin)
 
         def one_thread(first_image, end_image):
             dw, db = np.zeros(dw_rows * filters, compute), np.zeros(filters, compute)
             _conv_weight_grad(xp.reshape(-1), *xp.shape[1:], dy_filters, kh, kw, *ctx.strides, oh, ow, dw, db,
                               first_image * per_image, end_image * per_image)
-            if need_dx:
+            if tiles:
                 dx[first_image:end_image] = 0
                 tile = max(1, TILE_BYTES // (taps * dx.itemsize))
                 dcols_buffer = self._scratch("dcols", (tile, taps), dx.dtype)
@@ -713,12 +718,37 @@ class NumbaBackend(NumpyBackend):
         for other_dw, other_db in sums[1:]:
             dw += other_dw
             db += other_db
-        if need_dx:
+        if tiles:
             dx = dx.astype(np.result_type(dy, ctx.w), copy=False)
+        else:
+            dx = self._input_gradient_by_convolution(ctx, dy) if need_dx else None
         grad_dtype = np.result_type(ctx.x, dy)
         dw = dw.reshape(dw_rows, filters)[:taps, :cout].reshape(ctx.w.shape).astype(grad_dtype, copy=False)
         db = db[:cout].astype(grad_dtype, copy=False) if ctx.has_bias else None
         return dx, dw, db
+
+    def _input_gradient_by_convolution(self, ctx, dy):
+        """dx of a stride-1 convolution, computed as a forward convolution by
+        :func:`_conv_direct` (so at the forward pass's speed).
+
+        With stride 1, output pixel (i, j) reads input pixel (r, c) = (i + a - top,
+        j + b - left) through tap (a, b), so
+
+            dx[n, r, c, ci] = sum_{a, b, co} dy[n, r + top - a, c + left - b, co] w[a, b, ci, co]
+
+        over the (i, j) inside dy. Writing a' = kh-1-a and b' = kw-1-b, that is a 'valid'
+        convolution of dyp, dy padded with zeros by kh-1-top rows above and kh-1-bottom
+        below (kw-1-left and kw-1-right at the sides), with the kernel turned by 180 degrees
+        and its channel axes swapped:
+
+            dx[n, r, c, ci] = sum_{a', b', co} dyp[n, r + a', c + b', co] w[kh-1-a', kw-1-b', ci, co]
+
+        Each dx value is then summed by one thread in one order, with no scatter."""
+        kh, kw = ctx.w.shape[:2]
+        (top, bottom), (left, right) = ctx.pads
+        turned = ctx.w[::-1, ::-1].transpose(0, 1, 3, 2)
+        pads = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
+        return self._conv_direct_forward(dy, turned, None, (1, 1), pads, relu=False, purpose="padded dy")[0]
 
     # ----- pooling --------------------------------------------------------------------
     def max_pool2d_forward(self, x, pool, strides, pads):
