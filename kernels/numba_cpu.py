@@ -5,13 +5,16 @@ Same contract as :class:`kernels.numpy_tier.NumpyBackend` (NHWC, ``pads`` as
 compiled by Numba:
 
 * the convolution's forward pass is a direct kernel (:func:`_conv_direct`) that keeps a
-  block of 4 output pixels x 16 filters in vector registers (:mod:`kernels.simd`), and
-  applies the relu as it stores when the layer asks for one (``conv2d_relu_forward``) and,
-  in inference, a following 2x2 max-pooling (``conv2d_max_pool_values``);
-* its backward pass computes the weight gradient with a direct kernel of the same shape
-  (:func:`_conv_weight_grad`, 6 taps x 16 filters in registers, summed over the output
-  pixels), and the input gradient one cache-sized tile at a time: dcols = dY_tile @ W^T on
-  BLAS (NumPy ``@``, single-threaded in each thread), then col2im adds the tile into dx;
+  block of output pixels x 2 vectors of filters in vector registers (:mod:`kernels.simd`;
+  8 pixels x 32 float32 filters with AVX-512, 4 x 16 with AVX2), and applies the relu as it
+  stores when the layer asks for one (``conv2d_relu_forward``) and, in inference, a
+  following 2x2 max-pooling (``conv2d_max_pool_values``);
+* its backward pass computes the weight gradient with a direct kernel of the same kind
+  (:func:`_conv_weight_grad`, 6 taps x 2 vectors of filters in registers, summed over the
+  output pixels), and the input gradient of a stride-1 convolution as a forward
+  convolution of dy by the same direct kernel; a strided one's one cache-sized tile at a
+  time: dcols = dY_tile @ W^T on BLAS (NumPy ``@``, single-threaded in each thread), then
+  col2im adds the tile into dx;
 * pooling, relu, dropout's threshold, the fused softmax + cross-entropy and the optimizer
   updates are single passes over memory (NumPy needs several temporaries for each).
 
@@ -132,7 +135,10 @@ def _col2im_rows(dcols, kh, kw, sh, sw, top, left, oh, ow, first_row, dx_rows):
 
 
 # ----- convolution forward: direct, in vector registers ----------------------------------
-BLOCK_PIXELS = 4     # output pixels per register block; with 2 vectors of filters: 8 accumulators
+# output pixels per register block: with 2 vectors of filters, 16 accumulators in AVX-512's 32 registers,
+# 8 in AVX2's 16 (with 16 there, LLVM spills them and the kernel ran 1.4x slower, measured)
+BLOCK_PIXELS = 8 if simd.VECTOR_BYTES == 64 else 4
+WIDE = BLOCK_PIXELS == 8   # a compile-time constant in the kernels: the code for pixels 4 to 7 exists only then
 CHUNK_PIXELS = 64    # output pixels per chunk (threads take whole chunks; a weight panel serves a chunk)
 SEGMENT_TAPS = 128   # taps per weight panel: 128 x 16 float32 filters = 8 KiB, a quarter of L1
 
@@ -182,11 +188,13 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
     ``pooled``, y is instead the 2x2, stride 2 max-pooling of that result (rows (n, qi, qj)),
     and the full-size output is never written.
 
-    The register block: 4 output pixels x 2 vectors of filters (16 float32 or 8 float64)
-    make 8 vector accumulators. For each tap, 2 vector loads of w are reused by the 4
-    pixels and one broadcast of each pixel's input value by the 2 vectors: 8 fused
-    multiply-adds per 6 loads. When pooled, a block's 4 pixels are one pooling window, so
-    the block's maximum is all it stores. The pixels are cut into chunks of CHUNK_PIXELS
+    The register block: BLOCK_PIXELS output pixels (8 with AVX-512, 4 with AVX2) x 2
+    vectors of filters (32 or 16 float32) make 16 or 8 vector accumulators. For each tap, 2
+    vector loads of w are reused by the block's pixels and one broadcast of each pixel's
+    input value by the 2 vectors: 16 fused multiply-adds per 10 loads (8 per 6 with AVX2).
+    The 8-pixel block ran 1.0x to 1.3x as fast as a 4-pixel one with AVX-512 (forward
+    passes of the seed models' layers, 2 threads). When pooled, each 4 pixels of a block
+    are one pooling window, so the windows' maxima are all it stores. The pixels are cut into chunks of CHUNK_PIXELS
     and this call computes chunks [first_chunk, end_chunk) (each thread calls it on its own
     range, so each output is summed by one thread, in one order, whatever the thread count;
     a ``prange`` version ran no faster and took 3.9 s to compile against 1.7). Within a
@@ -218,16 +226,25 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                     opening = a0 == 0 and t0 == 0
                     closing = a1 == kh and t1 == run
                     for p in range(first, end, BLOCK_PIXELS):
-                        x0, x1, x2, x3 = starts[p - first], starts[p - first + 1], starts[p - first + 2], starts[p - first + 3]
-                        s = (p - first) * 2 * width
+                        q = p - first
+                        x0, x1, x2, x3 = starts[q], starts[q + 1], starts[q + 2], starts[q + 3]
+                        x4, x5, x6, x7 = starts[q + 4], starts[q + 5], starts[q + 6], starts[q + 7]   # (unused unless WIDE)
+                        s = q * 2 * width
                         if opening:
                             a00, a01 = simd.load(bias, f0), simd.load(bias, f0 + width)
                             a10, a11, a20, a21, a30, a31 = a00, a01, a00, a01, a00, a01
+                            a40, a41, a50, a51, a60, a61, a70, a71 = a00, a01, a00, a01, a00, a01, a00, a01
                         else:
                             a00, a01 = simd.load(sums, s), simd.load(sums, s + width)
                             a10, a11 = simd.load(sums, s + 2 * width), simd.load(sums, s + 3 * width)
                             a20, a21 = simd.load(sums, s + 4 * width), simd.load(sums, s + 5 * width)
                             a30, a31 = simd.load(sums, s + 6 * width), simd.load(sums, s + 7 * width)
+                            a40, a41, a50, a51, a60, a61, a70, a71 = a00, a01, a00, a01, a00, a01, a00, a01
+                            if WIDE:
+                                a40, a41 = simd.load(sums, s + 8 * width), simd.load(sums, s + 9 * width)
+                                a50, a51 = simd.load(sums, s + 10 * width), simd.load(sums, s + 11 * width)
+                                a60, a61 = simd.load(sums, s + 12 * width), simd.load(sums, s + 13 * width)
+                                a70, a71 = simd.load(sums, s + 14 * width), simd.load(sums, s + 15 * width)
                         for a in range(a0, a1):
                             k = (a * run + t0) * filters + f0
                             for t in range(a * row + t0, a * row + t1):
@@ -240,6 +257,15 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                                 a20, a21 = simd.fma(v, w0, a20), simd.fma(v, w1, a21)
                                 v = simd.splat(xp, x3 + t)
                                 a30, a31 = simd.fma(v, w0, a30), simd.fma(v, w1, a31)
+                                if WIDE:
+                                    v = simd.splat(xp, x4 + t)
+                                    a40, a41 = simd.fma(v, w0, a40), simd.fma(v, w1, a41)
+                                    v = simd.splat(xp, x5 + t)
+                                    a50, a51 = simd.fma(v, w0, a50), simd.fma(v, w1, a51)
+                                    v = simd.splat(xp, x6 + t)
+                                    a60, a61 = simd.fma(v, w0, a60), simd.fma(v, w1, a61)
+                                    v = simd.splat(xp, x7 + t)
+                                    a70, a71 = simd.fma(v, w0, a70), simd.fma(v, w1, a71)
                                 k += filters
                         if not closing:
                             simd.store(sums, s, a00)
@@ -250,10 +276,24 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                             simd.store(sums, s + 5 * width, a21)
                             simd.store(sums, s + 6 * width, a30)
                             simd.store(sums, s + 7 * width, a31)
+                            if WIDE:
+                                simd.store(sums, s + 8 * width, a40)
+                                simd.store(sums, s + 9 * width, a41)
+                                simd.store(sums, s + 10 * width, a50)
+                                simd.store(sums, s + 11 * width, a51)
+                                simd.store(sums, s + 12 * width, a60)
+                                simd.store(sums, s + 13 * width, a61)
+                                simd.store(sums, s + 14 * width, a70)
+                                simd.store(sums, s + 15 * width, a71)
                         elif pooled:
                             out = p // 4 * filters + f0
                             _store(y, out, simd.maximum(simd.maximum(a00, a10), simd.maximum(a20, a30)), apply_relu)
                             _store(y, out + width, simd.maximum(simd.maximum(a01, a11), simd.maximum(a21, a31)), apply_relu)
+                            if WIDE and p + 4 < end:
+                                _store(y, out + filters, simd.maximum(simd.maximum(a40, a50), simd.maximum(a60, a70)),
+                                       apply_relu)
+                                _store(y, out + filters + width,
+                                       simd.maximum(simd.maximum(a41, a51), simd.maximum(a61, a71)), apply_relu)
                         else:
                             out = p * filters + f0
                             _store(y, out, a00, apply_relu)
@@ -267,6 +307,18 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                             if p + 3 < end:
                                 _store(y, out + 3 * filters, a30, apply_relu)
                                 _store(y, out + 3 * filters + width, a31, apply_relu)
+                            if WIDE and p + 4 < end:
+                                _store(y, out + 4 * filters, a40, apply_relu)
+                                _store(y, out + 4 * filters + width, a41, apply_relu)
+                            if WIDE and p + 5 < end:
+                                _store(y, out + 5 * filters, a50, apply_relu)
+                                _store(y, out + 5 * filters + width, a51, apply_relu)
+                            if WIDE and p + 6 < end:
+                                _store(y, out + 6 * filters, a60, apply_relu)
+                                _store(y, out + 6 * filters + width, a61, apply_relu)
+                            if WIDE and p + 7 < end:
+                                _store(y, out + 7 * filters, a70, apply_relu)
+                                _store(y, out + 7 * filters + width, a71, apply_relu)
 
 
 TAP_BLOCK = 6   # taps per register block of the weight gradient: 6 x 2 vectors = 12 accumulators
