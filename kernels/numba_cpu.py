@@ -212,7 +212,7 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
     pixels = y.size // filters * (4 if pooled else 1)
     row, run = wp * cin, kw * cin
     rows = max(1, SEGMENT_TAPS // run)   # whole tap rows per segment (1 when a row is longer)
-    starts = np.empty(CHUNK_PIXELS + BLOCK_PIXELS, dtype=np.intp)
+    starts = np.empty(CHUNK_PIXELS + 8, dtype=np.intp)   # room for x0 to x7 of the last block
     sums = np.empty(CHUNK_PIXELS * 2 * width, dtype=y.dtype)   # a block's sums between segments
     for chunk in range(first_chunk, end_chunk):
         first = chunk * CHUNK_PIXELS
@@ -228,7 +228,8 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                     for p in range(first, end, BLOCK_PIXELS):
                         q = p - first
                         x0, x1, x2, x3 = starts[q], starts[q + 1], starts[q + 2], starts[q + 3]
-                        x4, x5, x6, x7 = starts[q + 4], starts[q + 5], starts[q + 6], starts[q + 7]   # (unused unless WIDE)
+                        # (x4 to x7 are used only when WIDE)
+                        x4, x5, x6, x7 = starts[q + 4], starts[q + 5], starts[q + 6], starts[q + 7]
                         s = q * 2 * width
                         if opening:
                             a00, a01 = simd.load(bias, f0), simd.load(bias, f0 + width)

@@ -104,12 +104,14 @@ def direct_conv_case(dtype, images, side, channels, filters):
     return x, w, r.normal(size=filters).astype(dtype), ((1, 1), (1, 1))
 
 
+# Blocks are 4 pixels x 16 float32 filters with AVX2 and 8 x 32 with AVX-512 (both widths
+# run: tests/test_vector_width.py); the comments give both where they differ.
 DIRECT_EDGE_CASES = pytest.mark.parametrize("images, side, channels, filters", [
-    (1, 1, 1, 1),      # one pixel: a block of 4 with 3 repeated pixels; 9 taps = 6 + 3 (+ 3 repeated)
-    (3, 5, 50, 16),    # 75 pixels: a full task of 64, then 11 (2 blocks + 3); taps 450 (> 128, 75 x 6)
-    (2, 9, 3, 17),     # 162 pixels (2 tasks + 34 = 8 blocks + 2); 17 filters pad to 32; 27 taps
-    (5, 7, 50, 40),    # 245 pixels (3 tasks + 53 = 13 blocks + 1); 40 filters pad to 48
-    (2, 12, 7, 33),    # 288 pixels (4 tasks + 32, no short block); 33 filters; 63 taps
+    (1, 1, 1, 1),      # one pixel: a block with 3 (7) repeated pixels; 9 taps = 6 + 3 (+ 3 repeated)
+    (3, 5, 50, 16),    # 75 pixels: a full task of 64, then 11 (2 blocks + 3; 1 + 3); taps 450 (> 128, 75 x 6)
+    (2, 9, 3, 17),     # 162 pixels (2 tasks + 34 = 8 blocks + 2; 4 + 2); 17 filters pad to 32; 27 taps
+    (5, 7, 50, 40),    # 245 pixels (3 tasks + 53 = 13 blocks + 1; 6 + 5); 40 filters pad to 48 (64)
+    (2, 12, 7, 33),    # 288 pixels (4 tasks + 32, no short block); 33 filters pad to 48 (64); 63 taps
     (2, 6, 20, 16),    # tap rows of 60: segments of 2 rows, then 1
 ])
 
@@ -118,8 +120,8 @@ DIRECT_EDGE_CASES = pytest.mark.parametrize("images, side, channels, filters", [
 @DIRECT_EDGE_CASES
 def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypatch, dtype, images, side,
                                                                         channels, filters):
-    """The direct kernel works in blocks of 4 output pixels, tasks of 64 pixels, panels of
-    2 vectors of filters (16 float32, 8 float64) and segments of at most 128 taps (whole
+    """The direct kernel works in blocks of 4 or 8 output pixels, tasks of 64 pixels, panels
+    of 2 vectors of filters and segments of at most 128 taps (whole
     tap rows, or pieces of a longer one); these shapes end blocks and tasks short, group and
     split tap rows into segments and pad the filters. With and without the fused relu,
     against the numpy tier; the result does not depend on the thread count, bit for bit
@@ -163,16 +165,16 @@ def test_direct_weight_gradient_covers_every_tap_block_chunk_and_filter_edge(mon
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("images, side, channels, filters", [
-    (1, 2, 1, 1),      # one window: one block
+    (1, 2, 1, 1),      # one window: one block (half a block of 8 pixels)
     (3, 5, 50, 16),    # 5x5 outputs pool to 2x2 (the last row and column dropped); taps 150 > 128
-    (5, 7, 50, 40),    # 45 windows: 2 tasks of 16 windows, then 13; 40 filters pad to 48
+    (5, 7, 50, 40),    # 45 windows: 2 tasks of 16 windows, then 13 (an odd count); 40 filters pad to 48 (64)
     (2, 12, 7, 33),    # 72 windows; 33 filters
     (2, 6, 20, 16),    # tap rows of 60: segments of 2 rows, then 1
 ])
 def test_direct_conv2d_pooled_in_the_kernel_equals_pooling_its_output(dtype, relu, images, side, channels,
                                                                       filters):
-    """With pooling, each block of 4 pixels is one 2x2 window and the kernel stores only its
-    maximum. The sums are the unpooled kernel's, so the result equals pooling its output
+    """With pooling, each 4 pixels of a block are one 2x2 window and the kernel stores only
+    its maximum. The sums are the unpooled kernel's, so the result equals pooling its output
     (with the numpy tier's pooling), bit for bit."""
     x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
     y, _ = (NUMBA.conv2d_relu_forward if relu else NUMBA.conv2d_forward)(x, w, b, (1, 1), pads)
