@@ -666,14 +666,15 @@ class NumbaBackend(NumpyBackend):
         return gemm.matmul(a, b, out)
 
     # ----- convolution ----------------------------------------------------------------
-    def _padded(self, x, pads, purpose="padded"):
-        """x surrounded by ``pads`` zeros, C-contiguous (a reused scratch array, one per
-        ``purpose``, when padded)."""
+    def _padded(self, x, pads, purpose=None):
+        """x surrounded by ``pads`` zeros, C-contiguous: when padded, a new array, or with a
+        ``purpose`` a scratch array reused between calls (one per purpose)."""
         (top, bottom), (left, right) = pads
         if top == bottom == left == right == 0:
             return np.ascontiguousarray(x)
         n, h, w, cin = x.shape
-        xp = self._scratch(purpose, (n, h + top + bottom, w + left + right, cin), x.dtype)
+        shape = (n, h + top + bottom, w + left + right, cin)
+        xp = np.empty(shape, x.dtype) if purpose is None else self._scratch(purpose, shape, x.dtype)
         _pad_into(x, top, left, xp)
         return xp
 
@@ -688,7 +689,7 @@ class NumbaBackend(NumpyBackend):
         """The kernel takes the pooling window's maximum before it stores anything."""
         return self._conv_direct_forward(x, w, b, strides, pads, relu, pooled=True)[0]
 
-    def _conv_direct_forward(self, x, w, b, strides, pads, relu, pooled=False, purpose="padded"):
+    def _conv_direct_forward(self, x, w, b, strides, pads, relu, pooled=False, purpose=None):
         """y = conv(x, w) + b by the direct kernel :func:`_conv_direct` (relu(y) when
         ``relu``; its 2x2, stride 2 max-pooling when ``pooled``), in x's dtype (float16
         computes in float32). The filters are padded with zero columns to a multiple of
@@ -715,7 +716,7 @@ class NumbaBackend(NumpyBackend):
                oh, ow, relu, pooled, y.reshape(-1), split=chunks * CHUNK_PIXELS * kh * kw * cin * filters >= SPLIT_MACS)
         if filters != cout or compute != dtype:
             y = np.ascontiguousarray(y[..., :cout], dtype=dtype)
-        ctx = SimpleNamespace(x=x, w=w, strides=strides, pads=pads, out_hw=(oh, ow), has_bias=b is not None)
+        ctx = SimpleNamespace(x=x, xp=xp, w=w, strides=strides, pads=pads, out_hw=(oh, ow), has_bias=b is not None)
         return y, ctx
 
     def conv2d_backward(self, ctx, dy, need_dx=True):
@@ -724,8 +725,8 @@ class NumbaBackend(NumpyBackend):
         (:meth:`_input_gradient_by_convolution`), else one tile of rows at a time: dcols =
         dY_tile @ W^T on BLAS, then col2im adds the tile into dx. Each thread takes a range
         of whole images (windows of one image overlap in dx) and sums its own dW and db; the
-        sums are added at the end, in a fixed order. x is padded again rather than kept
-        padded from the forward pass.
+        sums are added at the end, in a fixed order. The padded x comes from the forward
+        pass (padding it again cost a seed002_cifar10_deep training step 2.5 of its 64 ms).
 
         Why direct for dW: the product cols^T @ dY that it replaces has only 32 to 128
         columns and needed the im2col matrix built tile by tile; on the seed models' layers
@@ -743,7 +744,7 @@ class NumbaBackend(NumpyBackend):
         filters = _vector_pairs(cout, compute)
         dy2 = dy.reshape(-1, cout).astype(compute, copy=False)
         dy_filters = _with_filters(dy2, filters, compute).reshape(-1)
-        xp = self._padded(ctx.x.astype(compute, copy=False), ctx.pads)
+        xp = ctx.xp if ctx.xp.dtype == compute else self._padded(ctx.x.astype(compute, copy=False), ctx.pads)
         dw_rows = -(-taps // TAP_BLOCK) * TAP_BLOCK
         tiles = need_dx and tuple(ctx.strides) != (1, 1)
         if tiles:
