@@ -179,6 +179,25 @@ def _store(y, index, value, apply_relu):
     simd.store(y, index, simd.relu(value) if apply_relu else value)
 
 
+@_compiled
+def _store_pixel(y, index, width, low, high, apply_relu):
+    """One pixel's 2 vectors of filters into y[index : index + 2*width] (relu'd if asked)."""
+    _store(y, index, low, apply_relu)
+    _store(y, index + width, high, apply_relu)
+
+
+@_compiled
+def _window_max(a, b, c, d):
+    """The lane-by-lane maximum of a 2x2 pooling window's 4 pixels (NaN wins)."""
+    return simd.maximum(simd.maximum(a, b), simd.maximum(c, d))
+
+
+@_compiled
+def _load_pixel(sums, index, width):
+    """The 2 vectors sums[index : index + 2*width] (a pixel's sums, or the bias)."""
+    return simd.load(sums, index), simd.load(sums, index + width)
+
+
 @_compiled_nogil
 def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, pooled, y, first_chunk, end_chunk):
     """y[p, f] = bias[f] + sum_{a, t} xp[start(p) + a*wp*cin + t] * w[a*kw*cin + t, f] for
@@ -232,20 +251,20 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                         x4, x5, x6, x7 = starts[q + 4], starts[q + 5], starts[q + 6], starts[q + 7]
                         s = q * 2 * width
                         if opening:
-                            a00, a01 = simd.load(bias, f0), simd.load(bias, f0 + width)
+                            a00, a01 = _load_pixel(bias, f0, width)
                             a10, a11, a20, a21, a30, a31 = a00, a01, a00, a01, a00, a01
                             a40, a41, a50, a51, a60, a61, a70, a71 = a00, a01, a00, a01, a00, a01, a00, a01
                         else:
-                            a00, a01 = simd.load(sums, s), simd.load(sums, s + width)
-                            a10, a11 = simd.load(sums, s + 2 * width), simd.load(sums, s + 3 * width)
-                            a20, a21 = simd.load(sums, s + 4 * width), simd.load(sums, s + 5 * width)
-                            a30, a31 = simd.load(sums, s + 6 * width), simd.load(sums, s + 7 * width)
+                            a00, a01 = _load_pixel(sums, s, width)
+                            a10, a11 = _load_pixel(sums, s + 2 * width, width)
+                            a20, a21 = _load_pixel(sums, s + 4 * width, width)
+                            a30, a31 = _load_pixel(sums, s + 6 * width, width)
                             a40, a41, a50, a51, a60, a61, a70, a71 = a00, a01, a00, a01, a00, a01, a00, a01
                             if WIDE:
-                                a40, a41 = simd.load(sums, s + 8 * width), simd.load(sums, s + 9 * width)
-                                a50, a51 = simd.load(sums, s + 10 * width), simd.load(sums, s + 11 * width)
-                                a60, a61 = simd.load(sums, s + 12 * width), simd.load(sums, s + 13 * width)
-                                a70, a71 = simd.load(sums, s + 14 * width), simd.load(sums, s + 15 * width)
+                                a40, a41 = _load_pixel(sums, s + 8 * width, width)
+                                a50, a51 = _load_pixel(sums, s + 10 * width, width)
+                                a60, a61 = _load_pixel(sums, s + 12 * width, width)
+                                a70, a71 = _load_pixel(sums, s + 14 * width, width)
                         for a in range(a0, a1):
                             k = (a * run + t0) * filters + f0
                             for t in range(a * row + t0, a * row + t1):
@@ -269,57 +288,39 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                                     a70, a71 = simd.fma(v, w0, a70), simd.fma(v, w1, a71)
                                 k += filters
                         if not closing:
-                            simd.store(sums, s, a00)
-                            simd.store(sums, s + width, a01)
-                            simd.store(sums, s + 2 * width, a10)
-                            simd.store(sums, s + 3 * width, a11)
-                            simd.store(sums, s + 4 * width, a20)
-                            simd.store(sums, s + 5 * width, a21)
-                            simd.store(sums, s + 6 * width, a30)
-                            simd.store(sums, s + 7 * width, a31)
+                            _store_pixel(sums, s, width, a00, a01, False)
+                            _store_pixel(sums, s + 2 * width, width, a10, a11, False)
+                            _store_pixel(sums, s + 4 * width, width, a20, a21, False)
+                            _store_pixel(sums, s + 6 * width, width, a30, a31, False)
                             if WIDE:
-                                simd.store(sums, s + 8 * width, a40)
-                                simd.store(sums, s + 9 * width, a41)
-                                simd.store(sums, s + 10 * width, a50)
-                                simd.store(sums, s + 11 * width, a51)
-                                simd.store(sums, s + 12 * width, a60)
-                                simd.store(sums, s + 13 * width, a61)
-                                simd.store(sums, s + 14 * width, a70)
-                                simd.store(sums, s + 15 * width, a71)
+                                _store_pixel(sums, s + 8 * width, width, a40, a41, False)
+                                _store_pixel(sums, s + 10 * width, width, a50, a51, False)
+                                _store_pixel(sums, s + 12 * width, width, a60, a61, False)
+                                _store_pixel(sums, s + 14 * width, width, a70, a71, False)
                         elif pooled:
                             out = p // 4 * filters + f0
-                            _store(y, out, simd.maximum(simd.maximum(a00, a10), simd.maximum(a20, a30)), apply_relu)
-                            _store(y, out + width, simd.maximum(simd.maximum(a01, a11), simd.maximum(a21, a31)), apply_relu)
+                            _store_pixel(y, out, width, _window_max(a00, a10, a20, a30),
+                                         _window_max(a01, a11, a21, a31), apply_relu)
                             if WIDE and p + 4 < end:
-                                _store(y, out + filters, simd.maximum(simd.maximum(a40, a50), simd.maximum(a60, a70)),
-                                       apply_relu)
-                                _store(y, out + filters + width,
-                                       simd.maximum(simd.maximum(a41, a51), simd.maximum(a61, a71)), apply_relu)
+                                _store_pixel(y, out + filters, width, _window_max(a40, a50, a60, a70),
+                                             _window_max(a41, a51, a61, a71), apply_relu)
                         else:
                             out = p * filters + f0
-                            _store(y, out, a00, apply_relu)
-                            _store(y, out + width, a01, apply_relu)
+                            _store_pixel(y, out, width, a00, a01, apply_relu)
                             if p + 1 < end:
-                                _store(y, out + filters, a10, apply_relu)
-                                _store(y, out + filters + width, a11, apply_relu)
+                                _store_pixel(y, out + filters, width, a10, a11, apply_relu)
                             if p + 2 < end:
-                                _store(y, out + 2 * filters, a20, apply_relu)
-                                _store(y, out + 2 * filters + width, a21, apply_relu)
+                                _store_pixel(y, out + 2 * filters, width, a20, a21, apply_relu)
                             if p + 3 < end:
-                                _store(y, out + 3 * filters, a30, apply_relu)
-                                _store(y, out + 3 * filters + width, a31, apply_relu)
+                                _store_pixel(y, out + 3 * filters, width, a30, a31, apply_relu)
                             if WIDE and p + 4 < end:
-                                _store(y, out + 4 * filters, a40, apply_relu)
-                                _store(y, out + 4 * filters + width, a41, apply_relu)
+                                _store_pixel(y, out + 4 * filters, width, a40, a41, apply_relu)
                             if WIDE and p + 5 < end:
-                                _store(y, out + 5 * filters, a50, apply_relu)
-                                _store(y, out + 5 * filters + width, a51, apply_relu)
+                                _store_pixel(y, out + 5 * filters, width, a50, a51, apply_relu)
                             if WIDE and p + 6 < end:
-                                _store(y, out + 6 * filters, a60, apply_relu)
-                                _store(y, out + 6 * filters + width, a61, apply_relu)
+                                _store_pixel(y, out + 6 * filters, width, a60, a61, apply_relu)
                             if WIDE and p + 7 < end:
-                                _store(y, out + 7 * filters, a70, apply_relu)
-                                _store(y, out + 7 * filters + width, a71, apply_relu)
+                                _store_pixel(y, out + 7 * filters, width, a70, a71, apply_relu)
 
 
 TAP_BLOCK = 6   # taps per register block of the weight gradient: 6 x 2 vectors = 12 accumulators
