@@ -187,6 +187,14 @@ def _store_pixel(y, index, width, low, high, apply_relu):
 
 
 @_compiled
+def _fma_pixel(x, index, low, high, sum_low, sum_high):
+    """One pixel's step of a register block: the input value x[index], broadcast, times the
+    2 vectors ``low`` and ``high``, added into the pixel's (or tap's) 2 sums."""
+    v = simd.splat(x, index)
+    return simd.fma(v, low, sum_low), simd.fma(v, high, sum_high)
+
+
+@_compiled
 def _window_max(a, b, c, d):
     """The lane-by-lane maximum of a 2x2 pooling window's 4 pixels (NaN wins)."""
     return simd.maximum(simd.maximum(a, b), simd.maximum(c, d))
@@ -194,7 +202,7 @@ def _window_max(a, b, c, d):
 
 @_compiled
 def _load_pixel(sums, index, width):
-    """The 2 vectors sums[index : index + 2*width] (a pixel's sums, or the bias)."""
+    """The 2 vectors sums[index : index + 2*width] (a pixel's or tap's 2 vectors of filters)."""
     return simd.load(sums, index), simd.load(sums, index + width)
 
 
@@ -269,23 +277,15 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                             k = (a * run + t0) * filters + f0
                             for t in range(a * row + t0, a * row + t1):
                                 w0, w1 = simd.load(w, k), simd.load(w, k + width)
-                                v = simd.splat(xp, x0 + t)
-                                a00, a01 = simd.fma(v, w0, a00), simd.fma(v, w1, a01)
-                                v = simd.splat(xp, x1 + t)
-                                a10, a11 = simd.fma(v, w0, a10), simd.fma(v, w1, a11)
-                                v = simd.splat(xp, x2 + t)
-                                a20, a21 = simd.fma(v, w0, a20), simd.fma(v, w1, a21)
-                                v = simd.splat(xp, x3 + t)
-                                a30, a31 = simd.fma(v, w0, a30), simd.fma(v, w1, a31)
+                                a00, a01 = _fma_pixel(xp, x0 + t, w0, w1, a00, a01)
+                                a10, a11 = _fma_pixel(xp, x1 + t, w0, w1, a10, a11)
+                                a20, a21 = _fma_pixel(xp, x2 + t, w0, w1, a20, a21)
+                                a30, a31 = _fma_pixel(xp, x3 + t, w0, w1, a30, a31)
                                 if WIDE:
-                                    v = simd.splat(xp, x4 + t)
-                                    a40, a41 = simd.fma(v, w0, a40), simd.fma(v, w1, a41)
-                                    v = simd.splat(xp, x5 + t)
-                                    a50, a51 = simd.fma(v, w0, a50), simd.fma(v, w1, a51)
-                                    v = simd.splat(xp, x6 + t)
-                                    a60, a61 = simd.fma(v, w0, a60), simd.fma(v, w1, a61)
-                                    v = simd.splat(xp, x7 + t)
-                                    a70, a71 = simd.fma(v, w0, a70), simd.fma(v, w1, a71)
+                                    a40, a41 = _fma_pixel(xp, x4 + t, w0, w1, a40, a41)
+                                    a50, a51 = _fma_pixel(xp, x5 + t, w0, w1, a50, a51)
+                                    a60, a61 = _fma_pixel(xp, x6 + t, w0, w1, a60, a61)
+                                    a70, a71 = _fma_pixel(xp, x7 + t, w0, w1, a70, a71)
                                 k += filters
                         if not closing:
                             _store_pixel(sums, s, width, a00, a01, False)
@@ -355,49 +355,36 @@ def _conv_weight_grad(xp, hp, wp, cin, dy, kh, kw, sh, sw, oh, ow, dw, db, first
         end = min(first + CHUNK_PIXELS, end_pixel)
         _window_starts(first, end, oh, ow, sh, sw, hp, wp, cin, False, starts)
         for f0 in range(0, filters, 2 * width):
-            b0, b1 = simd.load(db, f0), simd.load(db, f0 + width)
+            b0, b1 = _load_pixel(db, f0, width)
             for p in range(first, end):
                 b0 = simd.add(b0, simd.load(dy, p * filters + f0))
                 b1 = simd.add(b1, simd.load(dy, p * filters + f0 + width))
-            simd.store(db, f0, b0)
-            simd.store(db, f0 + width, b1)
+            _store_pixel(db, f0, width, b0, b1, False)
             for tap in range(0, offsets.size, TAP_BLOCK):
                 o0, o1, o2 = offsets[tap], offsets[tap + 1], offsets[tap + 2]
                 o3, o4, o5 = offsets[tap + 3], offsets[tap + 4], offsets[tap + 5]
                 k = tap * filters + f0
-                a00, a01 = simd.load(dw, k), simd.load(dw, k + width)
-                a10, a11 = simd.load(dw, k + filters), simd.load(dw, k + filters + width)
-                a20, a21 = simd.load(dw, k + 2 * filters), simd.load(dw, k + 2 * filters + width)
-                a30, a31 = simd.load(dw, k + 3 * filters), simd.load(dw, k + 3 * filters + width)
-                a40, a41 = simd.load(dw, k + 4 * filters), simd.load(dw, k + 4 * filters + width)
-                a50, a51 = simd.load(dw, k + 5 * filters), simd.load(dw, k + 5 * filters + width)
+                a00, a01 = _load_pixel(dw, k, width)
+                a10, a11 = _load_pixel(dw, k + filters, width)
+                a20, a21 = _load_pixel(dw, k + 2 * filters, width)
+                a30, a31 = _load_pixel(dw, k + 3 * filters, width)
+                a40, a41 = _load_pixel(dw, k + 4 * filters, width)
+                a50, a51 = _load_pixel(dw, k + 5 * filters, width)
                 for p in range(first, end):
                     s = starts[p - first]
-                    d0, d1 = simd.load(dy, p * filters + f0), simd.load(dy, p * filters + f0 + width)
-                    v = simd.splat(xp, s + o0)
-                    a00, a01 = simd.fma(v, d0, a00), simd.fma(v, d1, a01)
-                    v = simd.splat(xp, s + o1)
-                    a10, a11 = simd.fma(v, d0, a10), simd.fma(v, d1, a11)
-                    v = simd.splat(xp, s + o2)
-                    a20, a21 = simd.fma(v, d0, a20), simd.fma(v, d1, a21)
-                    v = simd.splat(xp, s + o3)
-                    a30, a31 = simd.fma(v, d0, a30), simd.fma(v, d1, a31)
-                    v = simd.splat(xp, s + o4)
-                    a40, a41 = simd.fma(v, d0, a40), simd.fma(v, d1, a41)
-                    v = simd.splat(xp, s + o5)
-                    a50, a51 = simd.fma(v, d0, a50), simd.fma(v, d1, a51)
-                simd.store(dw, k, a00)
-                simd.store(dw, k + width, a01)
-                simd.store(dw, k + filters, a10)
-                simd.store(dw, k + filters + width, a11)
-                simd.store(dw, k + 2 * filters, a20)
-                simd.store(dw, k + 2 * filters + width, a21)
-                simd.store(dw, k + 3 * filters, a30)
-                simd.store(dw, k + 3 * filters + width, a31)
-                simd.store(dw, k + 4 * filters, a40)
-                simd.store(dw, k + 4 * filters + width, a41)
-                simd.store(dw, k + 5 * filters, a50)
-                simd.store(dw, k + 5 * filters + width, a51)
+                    d0, d1 = _load_pixel(dy, p * filters + f0, width)
+                    a00, a01 = _fma_pixel(xp, s + o0, d0, d1, a00, a01)
+                    a10, a11 = _fma_pixel(xp, s + o1, d0, d1, a10, a11)
+                    a20, a21 = _fma_pixel(xp, s + o2, d0, d1, a20, a21)
+                    a30, a31 = _fma_pixel(xp, s + o3, d0, d1, a30, a31)
+                    a40, a41 = _fma_pixel(xp, s + o4, d0, d1, a40, a41)
+                    a50, a51 = _fma_pixel(xp, s + o5, d0, d1, a50, a51)
+                _store_pixel(dw, k, width, a00, a01, False)
+                _store_pixel(dw, k + filters, width, a10, a11, False)
+                _store_pixel(dw, k + 2 * filters, width, a20, a21, False)
+                _store_pixel(dw, k + 3 * filters, width, a30, a31, False)
+                _store_pixel(dw, k + 4 * filters, width, a40, a41, False)
+                _store_pixel(dw, k + 5 * filters, width, a50, a51, False)
 
 
 # ----- pooling ----------------------------------------------------------------------------
