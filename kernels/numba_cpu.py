@@ -181,7 +181,8 @@ def _store(y, index, value, apply_relu):
 
 @_compiled
 def _store_pixel(y, index, width, low, high, apply_relu):
-    """One pixel's 2 vectors of filters into y[index : index + 2*width] (relu'd if asked)."""
+    """A pixel's (or tap's) 2 vectors of filters into y[index : index + 2*width], relu'd
+    when ``apply_relu``."""
     _store(y, index, low, apply_relu)
     _store(y, index + width, high, apply_relu)
 
@@ -221,10 +222,11 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
     input value by the 2 vectors: 16 fused multiply-adds per 10 loads (8 per 6 with AVX2).
     The 8-pixel block ran 1.0x to 1.3x as fast as a 4-pixel one with AVX-512 (forward
     passes of the seed models' layers, 2 threads). When pooled, each 4 pixels of a block
-    are one pooling window, so the windows' maxima are all it stores. The pixels are cut into chunks of CHUNK_PIXELS
-    and this call computes chunks [first_chunk, end_chunk) (each thread calls it on its own
-    range, so each output is summed by one thread, in one order, whatever the thread count;
-    a ``prange`` version ran no faster and took 3.9 s to compile against 1.7). Within a
+    are one pooling window, so the windows' maxima are all it stores. The pixels are cut
+    into chunks of CHUNK_PIXELS and this call computes chunks [first_chunk, end_chunk)
+    (each thread calls it on its own range, so each output is summed by one thread, in one
+    order, whatever the thread count; a ``prange`` version ran no faster and took 3.9 s to
+    compile against 1.7). Within a
     chunk, the taps are taken in segments of at most SEGMENT_TAPS (as many whole tap rows as
     fit, or pieces of one row when it is longer), and each segment's panel of weights (up
     to SEGMENT_TAPS x 2 vectors, 8 KiB in float32) is used by all of the chunk's blocks

@@ -35,7 +35,6 @@ from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic, models, register_model
 
 
-
 def target_has_avx512() -> bool:
     """Does the CPU that Numba compiles for have AVX-512 (the ``avx512f`` feature)?"""
     features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import llvmlite.binding as llvm
 from numba.core.codegen import get_host_cpu_features
 
 from tinycnn.kernels import simd
@@ -30,7 +31,7 @@ def features_without_avx512() -> str:
 
 
 def test_host_width_follows_the_target_features():
-    host_has_avx512 = "+avx512f" in get_host_cpu_features().split(",")
+    host_has_avx512 = llvm.get_host_cpu_features()["avx512f"]   # LLVM's own answer, not simd's parsing
     assert simd.VECTOR_BYTES == (64 if host_has_avx512 else 32)
     assert "+avx512f" not in features_without_avx512().split(",")
 
