@@ -14,7 +14,8 @@ from hypothesis import given
 import tinycnn
 from tinycnn import Tensor, no_grad
 from tinycnn import functional as F
-from tinycnn.autograd import Function, unbroadcast
+from tinycnn.autograd import unbroadcast
+from tinycnn.ops import Function
 
 from strategies import arrays, broadcast_pairs, seeds
 

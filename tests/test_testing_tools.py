@@ -12,7 +12,7 @@ from tinycnn.testing import GradcheckError
 import numpy as np
 from hypothesis import given
 
-from tinycnn.autograd import Function
+from tinycnn.ops import Function
 from tinycnn.testing import gradcheck
 from tinycnn.testing.strategies import arrays
 

@@ -1,20 +1,15 @@
-"""Reverse-mode automatic differentiation: Function nodes and the backward walk.
+"""Reverse-mode automatic differentiation: the backward walk over a recorded graph.
 
-The graph is built while the program runs (define-by-run). Every differentiable operation is
-a subclass of :class:`Function` with two methods:
-
-* ``forward(*arrays, **config) -> array``: computes the output from NumPy arrays and saves
-  on ``self`` whatever the backward pass needs;
-* ``backward(grad_out) -> tuple``: given dL/d(output), returns dL/d(input) for each tensor
-  input, in order (``None`` for an input that needs no gradient).
-
-``Function.apply`` runs ``forward`` and, when gradients are wanted, links the output tensor
-to the node (``output._ctx``) and the node to its input tensors (``node.parents``).
-``backward`` walks the nodes in reverse topological order, applying the chain rule
+The graph is built while the program runs (define-by-run): each op's node
+(:class:`tinycnn.ops.Function`) is linked to its output tensor (``output._ctx``) and to its
+input tensors (``node.parents``). :func:`backward` walks the nodes in reverse topological
+order, applying the chain rule
 
     dL/dx = sum over every use of x of  J_use(x)^T  dL/d(use output).
 
-Nothing in this module knows about layers, models or kernels.
+This module imports nothing from tinycnn: it reads only those attributes of tensors and
+nodes (``_ctx``, ``parents``, ``requires_grad``, ``grad``, ``node.backward``), so it can be
+read on its own.
 """
 from __future__ import annotations
 
@@ -58,46 +53,6 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape)
-
-
-class Function:
-    """One node of the graph. Subclasses implement ``forward`` and ``backward``.
-
-    Positional arguments of ``apply`` are the differentiable inputs (tensors, arrays or
-    numbers); keyword arguments are static configuration (strides, axes, ...), passed to
-    ``forward`` unchanged.
-    """
-
-    parents: tuple = ()
-    recording: bool = True  # will backward run? (set before forward, which may then skip saving)
-    needs_input_grad: tuple = ()  # per input: does the graph need dL/d(input)? (backward may skip the rest)
-
-    @classmethod
-    def apply(cls, *inputs, **config):
-        from .tensor import Tensor, as_tensor
-
-        like = next((t for t in inputs if isinstance(t, Tensor)), None)
-        dtype = like.dtype if like is not None else None
-        tensors = tuple(t if isinstance(t, Tensor) else as_tensor(t, dtype=dtype) for t in inputs)
-        node = cls()
-        needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
-        node.recording = needs_grad
-        out_data = node.forward(*(t.data for t in tensors), **config)
-        out = Tensor(out_data, requires_grad=needs_grad)
-        if needs_grad:
-            node.parents = tensors
-            node.needs_input_grad = tuple(t.requires_grad for t in tensors)
-            out._ctx = node
-        return out
-
-    def forward(self, *arrays, **config):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def backward(self, grad_out):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def __repr__(self):
-        return f"<{type(self).__name__}>"
 
 
 def _topological_order(root) -> list:

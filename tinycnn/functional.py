@@ -380,3 +380,29 @@ def mean_absolute_error(y_true, y_pred):
     """mean(|y_pred - y_true|) over the last axis."""
     y_pred = tensor(y_pred, "mean_absolute_error")
     return mean(abs(y_pred - _targets_like(y_true, y_pred, "mean_absolute_error")), axis=-1)
+
+
+# ----- Tensor's operators and methods are these functions -----------------------------------
+def _reflected(op):
+    """``other <op> tensor``: the same op with its operands swapped."""
+    return lambda x, y: op(y, x)
+
+
+def _reshape_method(x, *shape):
+    return reshape(x, tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+
+def _transpose_method(x, *axes):
+    axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+    return transpose(x, axes or None)
+
+
+for _name, _function in {
+        "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
+        "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
+        "__rtruediv__": _reflected(div), "__neg__": neg, "__pow__": pow, "__matmul__": matmul,
+        "__rmatmul__": _reflected(matmul), "__getitem__": getitem, "astype": cast,
+        "sum": sum, "mean": mean, "max": max, "reshape": _reshape_method,
+        "transpose": _transpose_method, "T": property(_transpose_method), "exp": exp, "log": log,
+        "relu": relu, "sigmoid": sigmoid, "tanh": tanh}.items():
+    setattr(Tensor, _name, _function)

@@ -3,6 +3,9 @@ that produced it).
 
 Arithmetic on tensors builds the graph through the ops in :mod:`tinycnn.ops`; call
 ``loss.backward()`` to fill ``.grad`` of every leaf tensor that requires a gradient.
+The operators (``+``, ``@``, ``x[i]``, ...) and the methods that mirror the functional API
+(``x.sum()``, ``x.reshape(...)``, ...) are the functions of :mod:`tinycnn.functional`,
+bound to the class there, so this module does not import the layer above it.
 """
 from __future__ import annotations
 
@@ -117,89 +120,3 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self.grad = None
-
-    def astype(self, dtype) -> "Tensor":
-        return F.cast(self, dtype)
-
-    # ----- operators: each one is a differentiable op --------------------------------
-    def __add__(self, other):
-        return F.add(self, other)
-
-    def __radd__(self, other):
-        return F.add(other, self)
-
-    def __sub__(self, other):
-        return F.sub(self, other)
-
-    def __rsub__(self, other):
-        return F.sub(other, self)
-
-    def __mul__(self, other):
-        return F.mul(self, other)
-
-    def __rmul__(self, other):
-        return F.mul(other, self)
-
-    def __truediv__(self, other):
-        return F.div(self, other)
-
-    def __rtruediv__(self, other):
-        return F.div(other, self)
-
-    def __neg__(self):
-        return F.neg(self)
-
-    def __pow__(self, exponent):
-        return F.pow(self, exponent)
-
-    def __matmul__(self, other):
-        return F.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return F.matmul(other, self)
-
-    def __getitem__(self, index):
-        return F.getitem(self, index)
-
-    # ----- methods mirroring the functional API --------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return F.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return F.mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return F.max(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return F.reshape(self, shape)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return F.transpose(self, axes or None)
-
-    @property
-    def T(self):
-        return self.transpose()
-
-    def exp(self):
-        return F.exp(self)
-
-    def log(self):
-        return F.log(self)
-
-    def relu(self):
-        return F.relu(self)
-
-    def sigmoid(self):
-        return F.sigmoid(self)
-
-    def tanh(self):
-        return F.tanh(self)
-
-
-# Bound last: functional imports this module, so it can only load once Tensor exists.
-from . import functional as F  # noqa: E402

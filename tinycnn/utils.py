@@ -1,9 +1,12 @@
-"""Small utilities with Keras's names: seeding and one-hot labels."""
+"""Small utilities with Keras's names: seeding, default names and one-hot labels."""
 from __future__ import annotations
+
+from collections import defaultdict
 
 import numpy as np
 
 _generator = np.random.default_rng()
+_name_counts: defaultdict = defaultdict(int)
 
 
 def set_random_seed(seed: int) -> None:
@@ -50,11 +53,17 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     return out
 
 
+def unique_name(prefix: str) -> str:
+    """Keras 3 numbering: the first layer of a kind is ``prefix``, then ``prefix_1``, ..."""
+    count = _name_counts[prefix]
+    _name_counts[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
 def clear_session() -> None:
     """Restart default layer and model numbering (``conv2d``, ``conv2d_1``, ...), as
     Keras's ``clear_session``."""
-    from .layers.base import clear_names
-    clear_names()
+    _name_counts.clear()
 
 
 class np_utils:  # noqa: N801 - the Keras 2 spelling: ``from keras.utils import np_utils``

@@ -2,30 +2,13 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-
 import numpy as np
 
 from .. import constraints as constraints_mod
 from .. import initializers, regularizers
+from ..utils import unique_name
 from ..kernels import get_backend
 from ..tensor import Tensor
-
-_name_counts: defaultdict = defaultdict(int)
-
-
-def clear_names() -> None:
-    """Restart default layer numbering (``conv2d``, ``conv2d_1``, ...) as Keras's
-    ``clear_session`` does."""
-    _name_counts.clear()
-
-
-def unique_name(prefix: str) -> str:
-    """Keras 3 numbering: the first layer of a kind is ``prefix``, then ``prefix_1``, ..."""
-    count = _name_counts[prefix]
-    _name_counts[prefix] += 1
-    return prefix if count == 0 else f"{prefix}_{count}"
-
 
 def snake_case(name: str) -> str:
     """``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu`` (Keras's rule)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from .function import Function
 
 
 class Add(Function):

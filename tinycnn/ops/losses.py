@@ -1,7 +1,7 @@
 """The fused softmax + cross-entropy loss (the fast path for a softmax output layer)."""
 from __future__ import annotations
 
-from ..autograd import Function
+from .function import Function
 from ..kernels import get_backend
 
 

@@ -1,7 +1,7 @@
 """2-D pooling over NHWC windows."""
 from __future__ import annotations
 
-from ..autograd import Function
+from .function import Function
 from ..kernels import get_backend
 
 
