@@ -9,7 +9,7 @@ import pytest
 
 import tinycnn
 from tinycnn import functional as F
-from tinycnn import losses
+from tinycnn import losses, plan
 
 R = np.random.default_rng(7)
 LOGITS = R.normal(size=(5, 4))
@@ -68,9 +68,9 @@ def test_from_logits_variants_equal_the_probability_versions():
                                           (losses.SparseCategoricalCrossentropy(), LABELS),
                                           (losses.SparseCategoricalCrossentropy(), LABELS[:, None])])
 def test_fused_on_logits_equals_softmax_then_loss_where_the_clip_is_inactive(loss, y_true, tier):
-    assert loss.supports_softmax_fusion
+    assert plan.logit_loss(loss) is not None
     logits_a = tinycnn.Tensor(LOGITS, requires_grad=True)
-    fused = loss.on_logits(y_true, logits_a)
+    fused = plan.logit_loss(loss)(y_true, logits_a)
     fused.backward()
     logits_b = tinycnn.Tensor(LOGITS, requires_grad=True)
     unfused = loss(y_true, F.softmax(logits_b))
@@ -83,14 +83,14 @@ def test_fused_loss_is_not_clipped_where_softmax_then_loss_is():
     logits = np.array([[0.0, 30.0, 0.0]])  # p(class 0) ~ 9e-14, far below the 1e-7 clip
     y_true = np.array([[1.0, 0.0, 0.0]])
     loss = losses.CategoricalCrossentropy()
-    fused = loss.on_logits(y_true, tinycnn.Tensor(logits)).item()
+    fused = plan.logit_loss(loss)(y_true, tinycnn.Tensor(logits)).item()
     clipped = loss(y_true, F.softmax(tinycnn.Tensor(logits))).item()
     np.testing.assert_allclose(fused, 30 + np.log(1 + np.exp(-30) * 2), rtol=1e-12)
     np.testing.assert_allclose(clipped, -np.log(1e-7), rtol=1e-6)
 
 
 def test_only_the_softmax_cross_entropies_support_fusion():
-    assert [cls.supports_softmax_fusion for cls in
+    assert [plan.logit_loss(cls()) is not None for cls in
             (losses.BinaryCrossentropy, losses.MeanSquaredError, losses.MeanAbsoluteError)] == [False] * 3
 
 
@@ -100,7 +100,7 @@ def test_sample_weight_weights_each_sample_and_divides_by_the_batch_size():
     per_sample = F.categorical_crossentropy(ONE_HOT, tinycnn.Tensor(PROBS)).data
     value = loss(ONE_HOT, tinycnn.Tensor(PROBS), sample_weight=weights)
     np.testing.assert_allclose(value.data, (per_sample * weights).sum() / 5, rtol=1e-12)
-    fused = loss.on_logits(ONE_HOT, tinycnn.Tensor(LOGITS), sample_weight=weights[:, None])
+    fused = plan.logit_loss(loss)(ONE_HOT, tinycnn.Tensor(LOGITS), sample_weight=weights[:, None])
     np.testing.assert_allclose(fused.data, value.data, rtol=1e-10)
     with pytest.raises(ValueError, match="sample_weight of shape \\(3,\\)"):
         loss(ONE_HOT, tinycnn.Tensor(PROBS), sample_weight=np.ones(3))
@@ -125,7 +125,7 @@ def test_get_by_name(name, cls, keras_name):
 def test_get_maps_keras_loss_functions_to_loss_objects():
     """``loss=keras.losses.categorical_crossentropy`` must keep the fused path."""
     loss = losses.get(losses.categorical_crossentropy)
-    assert isinstance(loss, losses.CategoricalCrossentropy) and loss.supports_softmax_fusion
+    assert isinstance(loss, losses.CategoricalCrossentropy) and plan.logit_loss(loss) is not None
     assert isinstance(losses.get(losses.mse), losses.MeanSquaredError)
 
 
@@ -134,7 +134,7 @@ def test_get_wraps_a_user_function():
         return 2 * F.mean_squared_error(y_true, y_pred)
 
     loss = losses.get(doubled_mse)
-    assert loss.name == "doubled_mse" and not loss.supports_softmax_fusion
+    assert loss.name == "doubled_mse" and plan.logit_loss(loss) is None
     y_true, y_pred = REGRESSION
     np.testing.assert_allclose(loss(y_true, tinycnn.Tensor(y_pred)).data,
                                2 * np.mean((y_pred - y_true) ** 2), rtol=1e-12)

@@ -178,16 +178,12 @@ def cmd_summary(args) -> None:
 
 
 def cmd_profile(args) -> None:
-    from . import get_backend, set_backend
-    previous = get_backend().name
-    if args.backend:
-        set_backend(args.backend)
-    try:   # the tier chosen here is for this profile only (cli.main may run inside a program)
+    from .kernels import using
+    # the tier chosen here is for this profile only (cli.main may run inside a program)
+    with using(args.backend):
         model = load_model_spec(args.model, compile=False)
         x = np.random.default_rng(0).random((args.batch_size, *model.input_shape[1:]), dtype=np.float32)
         model.profile(x)
-    finally:
-        set_backend(previous)
 
 
 def cmd_datasets(args) -> None:

@@ -12,10 +12,9 @@ import math
 import numpy as np
 
 from . import utils
-from .kernels import get_backend
 from .kernels.geometry import plan_2d
 from .ops import activations, arithmetic, conv, dropout as dropout_ops, linalg, losses, pooling
-from .ops import normalization, reduction, shape as shape_ops
+from .ops import device, normalization, reduction, shape as shape_ops
 from .tensor import Tensor, to_float_array
 
 EPSILON = 1e-7  # Keras's backend epsilon, used to clip probabilities
@@ -293,11 +292,11 @@ def _targets_like(y_true, y_pred, op):
         raise ValueError(f"{op}: targets have shape {y_true.shape} but predictions have shape "
                          f"{y_pred.shape}; they must match (one-hot targets: use "
                          "tinycnn.utils.to_categorical, or the sparse loss for integer labels)")
-    return get_backend().to_device(y_true)
+    return device.to_device(y_true)
 
 
 def _integer_labels(y_true, y_pred, op):
-    labels = np.asarray(get_backend().to_host(y_true.data if isinstance(y_true, Tensor) else y_true))
+    labels = np.asarray(device.to_host(y_true.data if isinstance(y_true, Tensor) else y_true))
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.shape != y_pred.shape[:-1]:
@@ -313,7 +312,7 @@ def _integer_labels(y_true, y_pred, op):
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{op}: labels must lie in [0, {classes - 1}] for {classes} classes, "
                          f"found {labels.min()}..{labels.max()}")
-    return get_backend().to_device(labels)
+    return device.to_device(labels)
 
 
 def softmax_cross_entropy(logits, targets):
@@ -322,7 +321,7 @@ def softmax_cross_entropy(logits, targets):
     logits = tensor(logits, "softmax_cross_entropy")
     if logits.ndim != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be 2-D (batch, classes), got {logits.shape}")
-    targets_array = np.asarray(get_backend().to_host(targets.data if isinstance(targets, Tensor) else targets))
+    targets_array = np.asarray(device.to_host(targets.data if isinstance(targets, Tensor) else targets))
     if targets_array.ndim == 2 and targets_array.shape[-1] != 1:
         targets_array = _targets_like(targets_array, logits, "softmax_cross_entropy")
     else:

@@ -26,7 +26,6 @@ class Loss:
     """Base class: subclasses define ``name`` and ``per_sample(y_true, y_pred)``."""
 
     name = "loss"
-    supports_softmax_fusion = False
 
     def __init__(self, name=None):
         if name is not None:
@@ -83,18 +82,9 @@ class CategoricalCrossentropy(_FromLogitsLoss):
     [1e-7, 1 - 1e-7] (or computed from logits when ``from_logits``)."""
 
     name = "categorical_crossentropy"
-    supports_softmax_fusion = True
 
     def per_sample(self, y_true, y_pred):
         return categorical_crossentropy(y_true, y_pred, from_logits=self.from_logits)
-
-    def on_logits(self, y_true, logits, sample_weight=None) -> Tensor:
-        """The same loss for ``y_pred = softmax(logits)``, from the logits in one fused op:
-        no clipping, so for a sample whose true-class probability is below 1e-7 it gives the
-        exact ``-log p`` where the clipped path stops at ``-log(1e-7) = 16.12``. Keras's
-        TensorFlow backend does the same: it recovers the logits of a softmax output."""
-        return _reduce(categorical_crossentropy(y_true, logits, from_logits=True),
-                       sample_weight, self.name)
 
 
 class SparseCategoricalCrossentropy(_FromLogitsLoss):
@@ -102,16 +92,9 @@ class SparseCategoricalCrossentropy(_FromLogitsLoss):
     [1e-7, 1 - 1e-7] and renormalised, or from logits)."""
 
     name = "sparse_categorical_crossentropy"
-    supports_softmax_fusion = True
 
     def per_sample(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, from_logits=self.from_logits)
-
-    def on_logits(self, y_true, logits, sample_weight=None) -> Tensor:
-        """The same loss for ``y_pred = softmax(logits)``, from the logits in one fused op
-        (see :meth:`CategoricalCrossentropy.on_logits`)."""
-        return _reduce(sparse_categorical_crossentropy(y_true, logits, from_logits=True),
-                       sample_weight, self.name)
 
 
 class BinaryCrossentropy(_FromLogitsLoss):

@@ -2,7 +2,7 @@
 
 Every optimizer keeps, per parameter, a few *slots* (momentum, running averages), created on
 the first update in the parameter's dtype. The arithmetic of each rule lives in one kernel
-per tier (``get_backend().sgd_update`` and friends, see :mod:`tinycnn.kernels.numpy_tier`),
+per tier (run through :func:`tinycnn.ops.updates.apply`; see :mod:`tinycnn.kernels.contract`),
 so a faster tier speeds up training without changing this file. ``g`` is the gradient and
 ``t`` counts updates from 1.
 
@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .kernels import get_backend
+from .ops import device, updates
 
 EPSILON = 1e-7  # Keras's backend epsilon
 
@@ -41,9 +41,9 @@ class Optimizer:
     """The shared machinery: learning rate and legacy decay, slots, state and config.
 
     A subclass names its hyperparameters in ``_hyper`` (the constructor's arguments, for
-    ``get_config``), declares ``_slot_names()`` and implements ``_update(backend, p, g,
-    slots, lr, t)``, which calls its kernel. ``options`` are the keywords every optimizer
-    takes: ``lr`` (Keras 2's name for ``learning_rate``) and the clipping settings.
+    ``get_config``), declares ``_slot_names()`` and implements ``_update(p, g, slots, lr,
+    t)``, which runs its rule through :func:`tinycnn.ops.updates.apply`. ``options`` are
+    the keywords every optimizer takes: ``lr`` (Keras 2's name for ``learning_rate``) and the clipping settings.
     """
 
     _hyper: tuple = ()
@@ -91,39 +91,37 @@ class Optimizer:
     def apply(self, params) -> None:
         """Update every parameter that has a gradient, in place, then apply its constraint
         (``p.constraint``, e.g. max_norm) to the new value. Counts one update."""
-        backend = get_backend()
         lr, t = self.current_learning_rate(), self.iterations + 1
         work = []
         for p in params:
             position = self._position(p)
             if p.grad is None:
                 continue
-            # in the parameter's dtype and C order, the layout every tier's kernel expects
-            g = backend.xp.ascontiguousarray(p.grad, dtype=p.data.dtype)
+            g = updates.gradient_for(p.data, p.grad)
             if g.shape != p.data.shape:
                 raise ValueError(f"{type(self).__name__}: gradient of shape {g.shape} does not "
                                  f"match parameter {p.name!r} of shape {p.data.shape}")
             work.append((position, p, g))
-        for (position, p, _), g in zip(work, self._clip([g for _, _, g in work], backend.xp)):
+        for (position, p, _), g in zip(work, self._clip([g for _, _, g in work])):
             slots = self._slots.get(position)
             if slots is None:
                 slots = self._slots[position] = self._create_slots(p.data)
-            self._update(backend, p.data, g, slots, lr, t)
+            self._update(p.data, g, slots, lr, t)
             constraint = getattr(p, "constraint", None)
             if constraint is not None:
                 p.data[...] = constraint(p.data)
         self.iterations += 1
 
-    def _clip(self, grads: list, xp) -> list:
-        """The gradients after the clipping setting (new arrays; ``p.grad`` is kept);
-        ``xp`` is the array module of the gradients (NumPy, or CuPy on a GPU tier)."""
+    def _clip(self, grads: list) -> list:
+        """The gradients after the clipping setting (new arrays; ``p.grad`` is kept). Only
+        the arrays' own methods are used, so this works on any tier's arrays."""
         if self.clipvalue is not None:
-            return [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+            return [g.clip(-self.clipvalue, self.clipvalue) for g in grads]
         if self.clipnorm is not None:
-            return [g * (self.clipnorm / max(float(xp.sqrt(xp.sum(g * g))), self.clipnorm))
+            return [g * (self.clipnorm / max(float((g * g).sum() ** 0.5), self.clipnorm))
                     for g in grads]
         if self.global_clipnorm is not None:
-            norm = float(xp.sqrt(sum(float(xp.sum(g * g)) for g in grads)))
+            norm = sum(float((g * g).sum()) for g in grads) ** 0.5
             return [g * (self.global_clipnorm / max(norm, self.global_clipnorm)) for g in grads]
         return grads
 
@@ -140,7 +138,7 @@ class Optimizer:
     def _slot_names(self) -> tuple:
         raise NotImplementedError
 
-    def _update(self, backend, p, g, slots, lr, t):
+    def _update(self, p, g, slots, lr, t):
         raise NotImplementedError
 
     # ----- state: resume training bit-for-bit ----------------------------------------------
@@ -152,7 +150,7 @@ class Optimizer:
                  "learning_rate": np.array(self._learning_rate, dtype=np.float64)}
         for position, slots in self._slots.items():
             for name, value in slots.items():
-                state[f"{position}/{name}"] = get_backend().to_host(value).copy()
+                state[f"{position}/{name}"] = device.to_host(value).copy()
         return state
 
     def map_slots(self, move) -> None:
@@ -232,8 +230,8 @@ class SGD(Optimizer):
     def _slot_names(self):
         return ("momentum",) if self.momentum > 0 else ()
 
-    def _update(self, backend, p, g, slots, lr, t):
-        backend.sgd_update(p, g, slots.get("momentum"), lr, self.momentum, self.nesterov)
+    def _update(self, p, g, slots, lr, t):
+        updates.apply("sgd", p, g, slots.get("momentum"), lr, self.momentum, self.nesterov)
 
 
 class RMSprop(Optimizer):
@@ -255,8 +253,8 @@ class RMSprop(Optimizer):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())
                 + (("average_gradient",) if self.centered else ()))
 
-    def _update(self, backend, p, g, slots, lr, t):
-        backend.rmsprop_update(p, g, slots["velocity"], slots.get("momentum"),
+    def _update(self, p, g, slots, lr, t):
+        updates.apply("rmsprop", p, g, slots["velocity"], slots.get("momentum"),
                                slots.get("average_gradient"), lr, self.rho, self.momentum,
                                self.epsilon)
 
@@ -282,8 +280,8 @@ class Adam(Optimizer):
     def _slot_names(self):
         return ("m", "v")
 
-    def _update(self, backend, p, g, slots, lr, t):
-        backend.adam_update(p, g, slots["m"], slots["v"], lr, self.beta_1, self.beta_2,
+    def _update(self, p, g, slots, lr, t):
+        updates.apply("adam", p, g, slots["m"], slots["v"], lr, self.beta_1, self.beta_2,
                             self.epsilon, t)
 
 
@@ -303,8 +301,8 @@ class Adamax(Optimizer):
     def _slot_names(self):
         return ("m", "u")
 
-    def _update(self, backend, p, g, slots, lr, t):
-        backend.adamax_update(p, g, slots["m"], slots["u"], lr, self.beta_1, self.beta_2,
+    def _update(self, p, g, slots, lr, t):
+        updates.apply("adamax", p, g, slots["m"], slots["u"], lr, self.beta_1, self.beta_2,
                               self.epsilon, t)
 
 
@@ -327,8 +325,8 @@ class Adagrad(Optimizer):
     def _create_slots(self, value):
         return {"accumulator": np.full_like(value, self.initial_accumulator_value)}
 
-    def _update(self, backend, p, g, slots, lr, t):
-        backend.adagrad_update(p, g, slots["accumulator"], lr, self.epsilon)
+    def _update(self, p, g, slots, lr, t):
+        updates.apply("adagrad", p, g, slots["accumulator"], lr, self.epsilon)
 
 
 class Adadelta(Optimizer):
@@ -346,8 +344,8 @@ class Adadelta(Optimizer):
     def _slot_names(self):
         return ("accumulated_grad", "accumulated_delta")
 
-    def _update(self, backend, p, g, slots, lr, t):
-        backend.adadelta_update(p, g, slots["accumulated_grad"], slots["accumulated_delta"], lr,
+    def _update(self, p, g, slots, lr, t):
+        updates.apply("adadelta", p, g, slots["accumulated_grad"], slots["accumulated_delta"], lr,
                                 self.rho, self.epsilon)
 
 

@@ -1,8 +1,8 @@
-"""Where the time goes: per-layer shapes, work and timings of one training step.
+"""Where the time goes: per-step shapes, work and timings of one training step.
 
-For each layer of a model, on a batch ``x``: the output shape, the im2col matrix a
-convolution multiplies (N*oh*ow rows, kh*kw*cin columns), the floating-point operations of
-the forward pass (a multiply-add counts 2: conv ``2*N*oh*ow*kh*kw*cin*cout``, dense
+For each step of a model's plan (a layer, or a layer and those the plan runs with it), on
+a batch ``x``: the output shape, the im2col matrix a convolution multiplies (N*oh*ow rows,
+kh*kw*cin columns), the floating-point operations of the forward pass (a multiply-add counts 2: conv ``2*N*oh*ow*kh*kw*cin*cout``, dense
 ``2*N*in*out``) and the median forward and backward times in the current kernel tier.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from .kernels import get_backend
+from . import plan
+from .ops import device
 from .layers import Conv2D, Dense
 from .layers.base import shape_str
 from .tensor import Tensor
@@ -41,26 +42,30 @@ def _median_seconds(run, repeats) -> float:
 
 
 def profile(model, x, repeats=3, print_fn=print) -> list[dict]:
-    """Time every layer of ``model`` on the batch ``x`` (forward in training mode, then
-    backward of the sum of its output); print a table and return its rows."""
+    """Time every step of ``model``'s plan (a layer, or the layers the plan joins, see
+    :mod:`tinycnn.plan`) on the batch ``x``: forward in training mode, then backward of
+    the sum of its output; print a table and return its rows."""
     h = np.asarray(x, dtype=np.float32)
     model.build(h.shape)
     rows = []
-    for layer in model.layers:
+    for step in plan.steps(model.layers):
+        layers = [layer for layer in step if layer is not None]
         leaf = Tensor(h, requires_grad=True)
-        out = layer(leaf, training=True)
+        out = plan.run_step(step, leaf, training=True)
         upstream = np.ones_like(out.data)
 
         def forward_and_backward():
             leaf.grad = None
-            for w in layer.weights:
+            for w in step.layer.weights:
                 w.grad = None
-            layer(leaf, training=True).backward(upstream)
+            plan.run_step(step, leaf, training=True).backward(upstream)
 
-        forward = _median_seconds(lambda: layer(leaf, training=True), repeats)
+        forward = _median_seconds(lambda: plan.run_step(step, leaf, training=True), repeats)
         both = _median_seconds(forward_and_backward, repeats)
-        im2col, flops = layer_work(layer, h.shape)
-        rows.append({"layer": f"{layer.name} ({type(layer).__name__})", "output": shape_str(out.shape),
+        im2col, flops = layer_work(step.layer, h.shape)
+        flops += sum(layer_work(layer, (h.shape[0], *layer.input_shape[1:]))[1] for layer in layers[1:])
+        names = " + ".join(layer.name for layer in layers)
+        rows.append({"layer": f"{names} ({type(step.layer).__name__})", "output": shape_str(out.shape),
                      "im2col": im2col, "flops": flops, "forward_ms": 1e3 * forward,
                      "backward_ms": 1e3 * max(both - forward, 0.0)})
         h = out.data
@@ -70,7 +75,7 @@ def profile(model, x, repeats=3, print_fn=print) -> list[dict]:
 
 def _print_table(rows, print_fn) -> None:
     header = f"{'layer':<32}{'output':<22}{'im2col':>16}{'MFLOP':>10}{'fwd ms':>9}{'bwd ms':>9}"
-    print_fn(f"kernel tier: {get_backend().name}")
+    print_fn(f"kernel tier: {device.tier_name()}")
     print_fn(header)
     print_fn("-" * len(header))
     for r in rows:

@@ -1,4 +1,4 @@
-"""The file format for weights and whole models: one NumPy ``.npz`` archive.
+"""Saving and loading models and weights; tinycnn's file format, one NumPy ``.npz`` archive.
 
 Arrays are stored under plain keys; the description (architecture, compile settings,
 names of the arrays) is JSON stored as a uint8 array under ``__tinycnn__``, so every file
@@ -14,6 +14,8 @@ import tempfile
 import zipfile
 
 import numpy as np
+
+from . import losses, optimizers
 
 META_KEY = "__tinycnn__"
 FORMAT_VERSION = 1
@@ -57,3 +59,94 @@ def read_archive(path, what: str) -> tuple[dict, dict]:
         meta = json.loads(archive[META_KEY].tobytes().decode())
         arrays = {key: archive[key] for key in archive.files if key != META_KEY}
     return meta, arrays
+
+
+# ----- models and their weights ---------------------------------------------------------------
+def weight_layout(model) -> list:
+    """Per layer: name, type and weight shapes, stored beside the arrays to check a load."""
+    return [{"name": layer.name, "type": type(layer).__name__,
+             "shapes": [list(w.shape) for w in layer.weights]} for layer in model.layers]
+
+
+def weight_arrays(model) -> dict:
+    return {f"weights/{i}": w for i, w in enumerate(model.get_weights())}
+
+
+def _is_keras_name(path) -> bool:
+    return str(os.fspath(path)).lower().endswith((".h5", ".hdf5"))
+
+
+def save_weights(model, filepath) -> None:
+    """Write all weights to ``filepath``, atomically.
+
+    A path ending in ``.h5`` or ``.hdf5`` (Keras's convention) gets Keras 3's
+    ``.weights.h5`` HDF5 layout, which Keras 3's ``load_weights`` reads into the same
+    architecture (needs h5py: ``pip install 'tinycnn[keras]'``); any other path gets
+    tinycnn's ``.npz`` format."""
+    if _is_keras_name(filepath):
+        from . import keras_h5
+        keras_h5.save_weights(model, filepath)
+        return
+    write_archive(filepath, {"kind": "weights", "layers": weight_layout(model)}, weight_arrays(model))
+
+
+def load_weights(model, filepath) -> None:
+    """Load weights written by :func:`save_weights` or :func:`save_model`, or by Keras (a
+    Keras 3 ``.weights.h5`` or Keras 2 / tf.keras ``.h5`` file). The format is detected from
+    the file's first bytes (HDF5 or tinycnn's zip archive), not its name. The layer list
+    must match; the error names the first layer that does not."""
+    path = os.fspath(filepath)
+    if os.path.exists(path):
+        from . import keras_h5
+        if keras_h5.is_hdf5(path):
+            keras_h5.load_weights(model, path)
+            return
+    meta, arrays = read_archive(filepath, "load_weights")
+    set_weights_from(model, meta["layers"], arrays, "load_weights")
+
+
+def set_weights_from(model, layout, arrays, what) -> None:
+    """Check ``layout`` (from :func:`weight_layout`) against ``model``, then load ``arrays``."""
+    for i, (layer, saved) in enumerate(zip(model.layers, layout)):
+        shapes = [list(w.shape) for w in layer.weights]
+        if shapes != saved["shapes"] or type(layer).__name__ != saved["type"]:
+            raise ValueError(
+                f'{what}: layer {i} "{layer.name}" ({type(layer).__name__}) has weights of shapes '
+                f'{shapes}, but the file has {saved["shapes"]} for layer "{saved["name"]}" '
+                f'({saved["type"]}): the file comes from another architecture')
+    if len(layout) != len(model.layers):
+        raise ValueError(f"{what}: the file has {len(layout)} layers, this model has {len(model.layers)}")
+    model.set_weights([arrays[f"weights/{i}"] for i in range(len(model.weights))])
+
+
+def save_model(model, filepath) -> None:
+    """Architecture, weights, compile settings and optimizer state, so that
+    :func:`load_model` resumes training exactly. Always tinycnn's ``.npz`` format."""
+    meta = {"kind": "model", "model": model.get_config(), "layers": weight_layout(model),
+            "input_shape": list(model.input_shape[1:])}
+    arrays = weight_arrays(model)
+    if model.optimizer is not None:
+        meta["compile"] = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
+                           "metrics": [m.name for m in model.compiled_metrics]}
+        arrays.update({f"optimizer/{k}": v for k, v in model.optimizer.get_state().items()})
+    write_archive(filepath, meta, arrays)
+
+
+def load_model(filepath, from_config):
+    """Rebuild a model written by :func:`save_model` with ``from_config(architecture)``:
+    weights, and (when it was compiled) optimizer, loss, metrics and optimizer state."""
+    meta, arrays = read_archive(filepath, "load_model")
+    if meta.get("kind") != "model":
+        raise ValueError(f"load_model: {filepath!r} holds only weights; build the model in code and "
+                         "call model.load_weights(path)")
+    model = from_config(meta["model"])
+    model.build((None, *meta["input_shape"]))
+    set_weights_from(model, meta["layers"], arrays, "load_model")
+    if "compile" in meta:
+        settings = meta["compile"]
+        model.compile(optimizer=optimizers.get(settings["optimizer"]),
+                      loss=losses.get(settings["loss"]), metrics=settings["metrics"])
+        state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
+        if state:
+            model.optimizer.set_state(state, model.trainable_weights)
+    return model

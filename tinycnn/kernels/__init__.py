@@ -13,6 +13,7 @@ Choose one with ``tinycnn.set_backend(name)`` or the environment variable
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 
@@ -82,3 +83,15 @@ def get_backend():
     if _current is None:
         set_backend(_default_name())
     return _current
+
+
+@contextlib.contextmanager
+def using(name=None):
+    """``with using('numpy'): ...`` runs the block on that tier (None: the current one),
+    then restores the tier that was in use before."""
+    previous = get_backend().name
+    set_backend(name or previous)
+    try:
+        yield get_backend()
+    finally:
+        set_backend(previous)

@@ -7,7 +7,7 @@ import numpy as np
 from .. import constraints as constraints_mod
 from .. import initializers, regularizers
 from ..utils import unique_name
-from ..kernels import get_backend
+from ..ops import device
 from ..tensor import Tensor
 
 def snake_case(name: str) -> str:
@@ -101,7 +101,7 @@ class Layer:
         return [w for w in self._weights if not (w.trainable and self.trainable)]
 
     def get_weights(self) -> list:
-        return [np.array(get_backend().to_host(w.data)) for w in self._weights]
+        return [np.array(device.to_host(w.data)) for w in self._weights]
 
     def set_weights(self, arrays) -> None:
         arrays = list(arrays)
@@ -111,7 +111,7 @@ class Layer:
             raise ValueError(f'set_weights: layer "{self.name}" ({type(self).__name__}) expects '
                              f"weights of shapes {expected}, got {given}")
         for w, a in zip(self._weights, arrays):
-            w.data[...] = get_backend().to_device(np.asarray(a, dtype=w.dtype))  # on the weight's device
+            w.data[...] = device.to_device(np.asarray(a, dtype=w.dtype))  # on the weight's device
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights))

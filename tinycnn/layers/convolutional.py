@@ -51,24 +51,8 @@ class Conv2D(WithActivation):
                                     regularizer=self.bias_regularizer,
                                     constraint=self.bias_constraint) if self.use_bias else None
 
-    def _conv(self, x, relu=False, pool=False):
-        return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding, relu=relu, pool=pool)
-
     def pre_activation(self, x, training=False):
-        return self._conv(x)
-
-    def activated(self, x, name, function, training=False):
-        if name == "relu":   # one fused op: the relu is applied as y is written
-            return self._conv(x, relu=True)
-        return super().activated(x, name, function, training)
-
-    def activated_and_pooled(self, x, name, function, training=False):
-        """``max_pool2d(activated(x, ...), 2)``: this layer followed by ``MaxPooling2D(2)``.
-        With a relu or no activation it is one op, and in inference the kernel pools the
-        outputs before it stores them."""
-        if name in ("relu", "linear"):
-            return self._conv(x, relu=name == "relu", pool=True)
-        return F.max_pool2d(self.activated(x, name, function, training), 2)
+        return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding)
 
     def compute_output_shape(self, input_shape):
         out = [window_geometry(n, k, s, self.padding)[0]

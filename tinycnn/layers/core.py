@@ -34,11 +34,8 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):
 
 
 class WithActivation(Layer):
-    """A layer whose output is ``activation(pre_activation(x))``.
-
-    Keeping the two apart lets a model feed the pre-activation (the logits) of a final
-    softmax straight to a fused softmax + cross-entropy loss.
-    """
+    """A layer whose output is ``activation(pre_activation(x))``; the pre-activation of a
+    final softmax layer is its logits."""
 
     def set_activation(self, activation):
         self.activation_name, self.activation = activations.get(activation)
@@ -47,14 +44,7 @@ class WithActivation(Layer):
         raise NotImplementedError
 
     def call(self, x, training=False):
-        return self.activated(x, self.activation_name, self.activation, training)
-
-    def activated(self, x, name, function, training=False):
-        """``function(pre_activation(x))``, where ``function`` is the activation called
-        ``name``. Layers with a fused kernel for some activation override this; a
-        :class:`~tinycnn.models.Sequential` also calls it to apply a following
-        ``Activation`` layer here, in one step."""
-        return function(self.pre_activation(x, training))
+        return self.activation(self.pre_activation(x, training))
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation_name}

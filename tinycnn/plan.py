@@ -1,0 +1,200 @@
+"""The execution plan: how a list of layers runs, fusions included.
+
+Layers are plain Keras layers (``build``, ``call``); none of them knows about its
+neighbours. This module alone decides which neighbouring layers run as one step, and it is
+where a model's arrays cross to the kernel tier's device: batches in, outputs out, the
+weights once per tier change (:func:`place`).
+
+=========================  =========================================  ============================
+fusion                     when                                       runs as, and why
+=========================  =========================================  ============================
+conv + relu                a ``Conv2D(activation='relu')``, or a      ``F.conv2d(..., relu=True)``:
+                           ``Conv2D`` without activation followed by  the relu is applied as the
+                           ``Activation('relu')``                     kernel writes its outputs
+conv (+ relu) + max-pool   then a ``MaxPooling2D`` with 2x2 windows,  ``F.conv2d(..., pool=True)``:
+                           stride 2, 'valid' padding                  in inference the kernel
+                                                                      pools in registers and
+                                                                      never writes the full
+                                                                      output
+layer + Activation         a ``Dense`` (or ``Conv2D``) without        ``activation(pre_activation
+                           activation followed by an ``Activation``   (x))``: the same values; a
+                                                                      final softmax then shows its
+                                                                      logits to the loss
+softmax + cross-entropy    the last step ends in a softmax and the    the loss from the logits
+                           loss is a (sparse) categorical cross-      (``from_logits=True``): one
+                           entropy on probabilities                   stable pass, no 1e-7 clip
+=========================  =========================================  ============================
+
+Every fusion gives the values and gradients of running the layers one after the other
+(the softmax + cross-entropy one also where Keras's clip is inactive; where it is active the
+fused loss is the exact, larger one). ``plan.FUSE = False`` runs every layer on its own, to
+compare. The plan of the seed notebook's CIFAR-10 model_1 (``print(model.plan())``)::
+
+    conv2d (Conv2D) + activation (Activation relu)            conv2d(relu=True)
+    conv2d_1 (Conv2D) + activation_1 (Activation relu)        conv2d(relu=True)
+    max_pooling2d (MaxPooling2D)                              max_pool2d
+    dropout (Dropout)                                         dropout
+    flatten (Flatten)                                         flatten
+    dense (Dense) + activation_2 (Activation relu)            matmul + relu
+    dropout_1 (Dropout)                                       dropout
+    dense_1 (Dense softmax)                                   matmul + softmax (logits to the loss)
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import functional as F
+from .autograd import no_grad
+from .layers.convolutional import Conv2D
+from .layers.core import Activation, WithActivation
+from .layers.pooling import MaxPooling2D
+from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from .ops import device
+from .tensor import Tensor
+
+FUSE = True  # False: every layer runs on its own (the unfused network, to compare)
+
+
+class Step(NamedTuple):
+    """One step of the plan: ``layer``, then the layers it applies itself (None if none):
+    a following ``Activation`` and a following 2x2 max-pooling."""
+
+    layer: object
+    activation: object = None
+    pool: object = None
+
+
+def steps(layers) -> list:
+    """The plan of ``layers``: a list of :class:`Step`, in order (see the module's table)."""
+    if not FUSE:
+        return [Step(layer) for layer in layers]
+    plan = []
+    for layer in layers:
+        last = plan[-1] if plan else None
+        if (last is not None and isinstance(layer, Activation) and last.activation is None
+                and last.pool is None and isinstance(last.layer, WithActivation)
+                and last.layer.activation_name == "linear"):
+            plan[-1] = last._replace(activation=layer)
+        elif last is not None and isinstance(last.layer, Conv2D) and last.pool is None and _halves(layer):
+            plan[-1] = last._replace(pool=layer)
+        else:
+            plan.append(Step(layer))
+    return plan
+
+
+def _halves(layer) -> bool:
+    """Is ``layer`` a max-pooling over 2x2 windows with stride 2 and no padding?"""
+    return (isinstance(layer, MaxPooling2D) and layer.pool_size == (2, 2) and layer.strides == (2, 2)
+            and layer.padding == "valid")
+
+
+def _activation(step: Step) -> tuple:
+    """(name, function) of the activation that ends the step's layer part."""
+    owner = step.activation or step.layer
+    return getattr(owner, "activation_name", "linear"), getattr(owner, "activation", None)
+
+
+def _build(step: Step, shape) -> None:
+    for layer in step:
+        if layer is not None:
+            shape = layer.ensure_built(shape)
+
+
+def _fused_conv(step: Step) -> bool:
+    return FUSE and isinstance(step.layer, Conv2D) and _activation(step)[0] in ("relu", "linear")
+
+
+def run_step(step: Step, h: Tensor, training) -> Tensor:
+    """Apply one step to ``h``."""
+    if step.activation is None and step.pool is None and not _fused_conv(step):
+        return step.layer(h, training=training)
+    _build(step, h.shape)
+    conv, (name, activation) = step.layer, _activation(step)
+    if _fused_conv(step):
+        return F.conv2d(h, conv.kernel, conv.bias, strides=conv.strides, padding=conv.padding,
+                        relu=name == "relu", pool=step.pool is not None)
+    h = activation(step.layer.pre_activation(h, training))
+    return h if step.pool is None else step.pool(h, training=training)
+
+
+def run(plan, h: Tensor, training) -> Tensor:
+    """Apply every step of ``plan`` to ``h``."""
+    for step in plan:
+        h = run_step(step, h, training)
+    return h
+
+
+def logit_loss(loss):
+    """The loss that, given logits, equals ``loss`` of their softmax: the same class with
+    ``from_logits=True`` for the (sparse) categorical cross-entropies on probabilities;
+    None for every other loss."""
+    if FUSE and type(loss) in (CategoricalCrossentropy, SparseCategoricalCrossentropy) \
+            and not loss.from_logits:
+        return type(loss)(from_logits=True, name=loss.name)
+    return None
+
+
+def loss_and_predictions(plan, x: Tensor, y, loss, training) -> tuple:
+    """``(loss(y, model(x)), model(x))``, with the softmax + cross-entropy fusion when the
+    plan ends in a softmax and ``loss`` has a logit form (:func:`logit_loss`)."""
+    last = plan[-1]
+    fused = logit_loss(loss) if _activation(last)[0] == "softmax" and last.pool is None else None
+    if fused is None:
+        out = run(plan, x, training)
+        return loss(y, out), out
+    h = run(plan[:-1], x, training)
+    _build(last, h.shape)
+    logits = last.layer.pre_activation(h, training)
+    with no_grad():
+        probabilities = F.softmax(logits)
+    return fused(y, logits), probabilities
+
+
+def describe(plan) -> list:
+    """One line per step: the layers it joins, and how it runs."""
+    lines = []
+    for step in plan:
+        joined = " + ".join(f"{layer.name} ({type(layer).__name__})" for layer in step if layer is not None)
+        lines.append(f"{joined:<60}{_runs_as(step, last=step is plan[-1])}")
+    return lines
+
+
+def _runs_as(step: Step, last: bool) -> str:
+    name = _activation(step)[0]
+    if _fused_conv(step):
+        flags = [flag for flag, on in (("relu=True", name == "relu"), ("pool=True", step.pool is not None)) if on]
+        text = f"F.conv2d({', '.join(flags)})"
+    elif step.activation is not None or step.pool is not None:
+        text = f"pre_activation, {name}" + (", max_pool2d" if step.pool is not None else "")
+    else:
+        text = "call"
+    return text + ("; its logits go to a cross-entropy loss" if last and name == "softmax" and FUSE else "")
+
+
+# ----- the device boundary ----------------------------------------------------------------------
+def batch(x) -> Tensor:
+    """A checked host batch as a Tensor on the current tier's device."""
+    return Tensor(device.to_device(x))
+
+
+def to_host(tensor: Tensor):
+    """The values of ``tensor`` as a NumPy array."""
+    return device.to_host(tensor.data)
+
+
+def place(model) -> None:
+    """Keep ``model``'s weights and its optimizer's state on the current tier's device.
+
+    They move only when the tier (or the set of weights, or the optimizer) changed since
+    the last call, so a training loop pays one comparison per batch; on the CPU tiers
+    nothing is ever copied."""
+    optimizer = getattr(model, "optimizer", None)
+    weights = model.weights
+    key = (device.tier_name(), len(weights), id(optimizer))
+    if getattr(model, "_placed", None) == key:
+        return
+    for w in weights:
+        w.data = device.to_device(w.data)
+    if optimizer is not None:
+        optimizer.map_slots(device.to_device)
+    model._placed = key

@@ -1,0 +1,75 @@
+"""Batches for the training loop, Keras's EpochIterator's part of the work.
+
+* arrays ``(x, y)``: each epoch a new random order (or contiguous slices, which are views,
+  without shuffling), cut into batches of ``batch_size``;
+* an iterator of ``(x, y)`` batches (``ImageDataGenerator.flow``, a generator):
+  ``steps_per_epoch`` batches per epoch, each checked as it arrives.
+
+The input check is handed in (``check(x, y) -> (x, y)``), so this module needs no model.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import utils
+from ..tensor import Tensor
+
+
+def is_batch_iterator(x) -> bool:
+    """Whether ``x`` is a stream of batches rather than an array of samples."""
+    return not isinstance(x, (np.ndarray, Tensor, list, tuple)) and (hasattr(x, "__next__") or hasattr(x, "__iter__"))
+
+
+def check_targets(x, y, what):
+    """``y`` as an array with one target per sample of ``x``."""
+    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"{what}: x has {len(x)} samples but y has {len(y)}; they must match")
+    return y
+
+
+def split_validation(x, y, fraction, what="fit"):
+    """``((x_train, y_train), (x_val, y_val))``: the last ``fraction`` of the samples,
+    taken before any shuffling, as Keras does."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"{what}: validation_split must be in (0, 1), got {fraction}")
+    cut = int(len(x) * (1 - fraction))
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def slices(count, batch_size):
+    """``(start, stop)`` of each batch of ``count`` samples, in order."""
+    return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def array_batches(x, y, batch_size, shuffle):
+    """A function returning one epoch's ``(x_batch, y_batch)`` iterator."""
+    def epoch():
+        if not shuffle:  # contiguous slices: views, no copies
+            for start, stop in slices(len(x), batch_size):
+                yield x[start:stop], y[start:stop]
+            return
+        order = utils.rng().permutation(len(x))  # a new order every epoch
+        for start, stop in slices(len(x), batch_size):
+            index = order[start:stop]
+            yield x[index], y[index]
+    return epoch
+
+
+def iterator_batches(iterator, steps_per_epoch, check, what="fit"):
+    """``(epoch function, steps per epoch)`` for a stream of batches; ``steps_per_epoch``
+    defaults to the stream's length."""
+    if steps_per_epoch is None:
+        if not hasattr(iterator, "__len__"):
+            raise ValueError(f"{what}: steps_per_epoch is needed when x is a generator without a length")
+        steps_per_epoch = len(iterator)
+    stream = iter(iterator)
+
+    def epoch():
+        for _ in range(steps_per_epoch):
+            try:
+                xb, yb = next(stream)
+            except StopIteration:
+                return
+            yield check(xb, yb)
+    return epoch, steps_per_epoch
