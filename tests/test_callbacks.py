@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tinycnn import callbacks as cbs
+from tinycnn.callbacks import progbar
 from tinycnn.optimizers import SGD
 
 
@@ -445,8 +446,8 @@ def test_progress_bar_on_a_terminal_redraws_the_line_with_eta(monkeypatch):
 
 
 def test_progress_bar_durations_and_unknown_targets(capsys):
-    assert cbs._format_duration(3725) == "1:02:05" and cbs._format_duration(75) == "1:15"
-    assert [cbs._format_value(v) for v in (0.5, np.float32(2e-4), "n/a")] == \
+    assert progbar._format_duration(3725) == "1:02:05" and progbar._format_duration(75) == "1:15"
+    assert [progbar._format_value(v) for v in (0.5, np.float32(2e-4), "n/a")] == \
         ["0.5000", "2.0000e-04", "n/a"]
     bar = cbs.Progbar(None)
     bar.update(7, {"loss": 2.0}, finalize=True)
@@ -484,5 +485,5 @@ def test_importing_ipykernel_does_not_make_plain_output_live():
     pytest.importorskip("ipykernel")
     import ipykernel  # noqa: F401
 
-    from tinycnn.callbacks import _live_display
+    from tinycnn.callbacks.progbar import _live_display
     assert not _live_display(io.StringIO())
