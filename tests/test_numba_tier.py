@@ -14,7 +14,7 @@ from tinycnn.testing.strategies import conv_configs, distinct_values, pool_confi
 from strategies import conv_case
 
 pytest.importorskip("numba")
-from tinycnn.kernels import numba_cpu  # noqa: E402
+from tinycnn.kernels.numba_cpu import conv as numba_conv, loops  # noqa: E402
 from tinycnn.kernels.numba_cpu import NumbaBackend  # noqa: E402
 
 NUMBA, NUMPY, REFERENCE = NumbaBackend(), NumpyBackend(), ReferenceBackend()
@@ -64,9 +64,9 @@ def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
     the batch however small it is (more than the machine may have cores: the extra work
     waits for a worker), so every boundary of the tiling and of the per-thread image ranges
     is crossed, in float64."""
-    monkeypatch.setattr(numba_cpu, "TILE_BYTES", tile_bytes)
-    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
-    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: threads)
+    monkeypatch.setattr(numba_conv, "TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(loops, "SPLIT_MACS", 0)
+    monkeypatch.setattr(loops, "get_num_threads", lambda: threads)
     x, w, b, dy, strides, pads = conv_case(config, seed, np.float64, bias)
     y, ctx = NUMBA.conv2d_forward(x, w, b, strides, pads)
     dx, dw, db = NUMBA.conv2d_backward(ctx, dy, need_dx=need_dx)
@@ -82,10 +82,9 @@ def test_conv2d_gradients_are_bit_identical_from_run_to_run(monkeypatch):
     """Each thread sums the weight gradient of its own images and the sums are added in a
     fixed order: repeated float32 runs give the same bits (a scheme that let threads take
     work first come, first served, measured no faster, and its sums changed from run to run)."""
-    from tinycnn.kernels import numba_cpu
-    monkeypatch.setattr(numba_cpu, "TILE_BYTES", 4096)
-    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
-    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
+    monkeypatch.setattr(numba_conv, "TILE_BYTES", 4096)
+    monkeypatch.setattr(loops, "SPLIT_MACS", 0)
+    monkeypatch.setattr(loops, "get_num_threads", lambda: 3)
     r = np.random.default_rng(5)
     x, w = r.normal(size=(12, 9, 9, 5)).astype(np.float32), r.normal(size=(3, 3, 5, 7)).astype(np.float32)
     b, dy = r.normal(size=7).astype(np.float32), r.normal(size=(12, 9, 9, 7)).astype(np.float32)
@@ -127,7 +126,7 @@ def test_direct_conv2d_covers_every_block_task_segment_and_filter_edge(monkeypat
     against the numpy tier; the result does not depend on the thread count, bit for bit
     (each output is summed by one task); every case is split over the threads here, however
     small."""
-    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
+    monkeypatch.setattr(loops, "SPLIT_MACS", 0)
     x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
     expected, _ = NUMPY.conv2d_forward(x, w, b, (1, 1), pads)
     y, _ = NUMBA.conv2d_forward(x, w, b, (1, 1), pads)
@@ -151,8 +150,8 @@ def test_direct_weight_gradient_covers_every_tap_block_chunk_and_filter_edge(mon
     tap), chunks of 64 pixels and panels of 2 vectors of filters; these shapes end tap
     blocks and chunks short and pad the filters. Split over 3 threads however small (each
     sums its own images' gradient), against the numpy tier."""
-    monkeypatch.setattr(numba_cpu, "SPLIT_MACS", 0)
-    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
+    monkeypatch.setattr(loops, "SPLIT_MACS", 0)
+    monkeypatch.setattr(loops, "get_num_threads", lambda: 3)
     x, w, b, pads = direct_conv_case(dtype, images, side, channels, filters)
     dy = np.random.default_rng(7).normal(size=(images, side, side, filters)).astype(dtype)
     _, ctx = NUMBA.conv2d_forward(x, w, b, (1, 1), pads)
@@ -265,10 +264,10 @@ def test_pooling_large_enough_to_be_split_over_threads_matches_the_numpy_tier(mo
     """Past SPLIT_WORK input elements the pooling kernels run one range of rows (forward)
     or images (backward) per thread (3 ranges here, whatever the machine's cores); 'same'
     padding with stride 1 makes windows overlap across the ranges' edges."""
-    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: threads)
+    monkeypatch.setattr(loops, "get_num_threads", lambda: threads)
     r = np.random.default_rng(4)
     x = r.permutation(5 * 21 * 23 * 32).reshape(5, 21, 23, 32).astype(np.float64)  # distinct values
-    assert x.size > numba_cpu.SPLIT_WORK
+    assert x.size > loops.SPLIT_WORK
     pool, strides, pads = (3, 2), (1, 2), ((1, 1), (0, 1))
     forward, backward = f"{kind}_pool2d_forward", f"{kind}_pool2d_backward"
     expected, ctx_numpy = getattr(NUMPY, forward)(x, pool, strides, pads)
@@ -416,10 +415,10 @@ def test_optimizer_updates_match_numpy_tier_over_several_steps(dtype, name, slot
 def test_elementwise_and_optimizer_kernels_split_over_threads_match_the_numpy_tier(monkeypatch):
     """Past SPLIT_ELEMENTS values these kernels run one range per thread; here 3 ranges of a
     small array (61 values: ranges of 20, 20, 21), against the numpy tier."""
-    monkeypatch.setattr(numba_cpu, "SPLIT_ELEMENTS", 1)
-    monkeypatch.setattr(numba_cpu, "get_num_threads", lambda: 3)
-    pieces, run_all = [], numba_cpu.run_all
-    monkeypatch.setattr(numba_cpu, "run_all", lambda calls: pieces.append(len(calls)) or run_all(calls))
+    monkeypatch.setattr(loops, "SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(loops, "get_num_threads", lambda: 3)
+    pieces, run_all = [], loops.run_all
+    monkeypatch.setattr(loops, "run_all", lambda calls: pieces.append(len(calls)) or run_all(calls))
     r = np.random.default_rng(8)
     x, dy = r.normal(size=61), r.normal(size=61)
     np.testing.assert_array_equal(NUMBA.relu_forward(x), NUMPY.relu_forward(x))

@@ -1,6 +1,6 @@
 """Kernels: the hot loops of tinycnn, in tiers that share one contract.
 
-A *backend* object bundles one tier's kernels (see :mod:`kernels.numpy_tier` for the
+A *backend* object bundles one tier's kernels (see :mod:`kernels.contract` for the
 contract). The ops in :mod:`tinycnn.ops` call ``get_backend().<kernel>(...)`` and never loop
 over pixels themselves, so switching tiers changes speed, not results.
 

@@ -1,80 +1,20 @@
-"""The ``numba`` kernel tier: compiled CPU loops, the default tier.
-
-Same contract as :class:`kernels.numpy_tier.NumpyBackend` (NHWC, ``pads`` as
-``((top, bottom), (left, right))``, ``(output, ctx)`` from each forward), with the hot loops
-compiled by Numba:
-
-* the convolution's forward pass is a direct kernel (:func:`_conv_direct`) that keeps a
-  block of output pixels x 2 vectors of filters in vector registers (:mod:`kernels.simd`;
-  8 pixels x 32 float32 filters with AVX-512, 4 x 16 with AVX2), and applies the relu as it
-  stores when the layer asks for one (``conv2d_relu_forward``) and, in inference, a
-  following 2x2 max-pooling (``conv2d_max_pool_values``);
-* its backward pass computes the weight gradient with a direct kernel of the same kind
-  (:func:`_conv_weight_grad`, 6 taps x 2 vectors of filters in registers, summed over the
-  output pixels), and the input gradient of a stride-1 convolution as a forward
-  convolution of dy by the same direct kernel; a strided one's one cache-sized tile at a
-  time: dcols = dY_tile @ W^T on BLAS (NumPy ``@``, single-threaded in each thread), then
-  col2im adds the tile into dx;
-* pooling, relu, dropout's threshold, the fused softmax + cross-entropy and the optimizer
-  updates are single passes over memory (NumPy needs several temporaries for each).
-
-Every kernel computes in the dtype of its arrays (float32 stays float32; scalars are cast
-to that dtype before the call) and works for float64 too. Kernels are compiled on first
-use and cached on disk (``cache=True``), so only the first run on a machine pays the
-compile time. Parallel kernels are ``nogil`` loops over a range that :func:`_split` hands
-to tinycnn's threads (:mod:`kernels.threads`), one range per thread, only when the work is
-large enough to pay for the hand-over.
-"""
+"""The Numba tier's convolution: direct kernels in vector registers, forward and backward."""
 from __future__ import annotations
 
-import math
-import threading
-from functools import partial
+import numpy as np
 from types import SimpleNamespace
 
-import numba
-import numpy as np
+from .. import simd
+from ..geometry import padded_output_size
+from . import loops
+from .loops import compiled, compiled_nogil
 
-from . import gemm, simd
-from .threads import get_num_threads, run_all  # (importing threads sets OpenMP's wait policy first)
-from .geometry import padded_output_size, window_cells, window_output_shape
-from .numpy_tier import NumpyBackend
-
-_compiled = numba.njit(cache=True)
-# nogil: Python threads run these side by side. error_model="numpy": x / 0 gives inf or NaN as
-# in NumPy instead of a Python exception, and without that check LLVM can vectorise a loop
-# that divides (an RMSprop update of 147k values: 420 -> 56 microseconds)
-_compiled_nogil = numba.njit(cache=True, nogil=True, error_model="numpy")
-SPLIT_WORK = 1 << 16    # input elements below which a pooling kernel runs on one thread (see _split)
-SPLIT_ELEMENTS = 1 << 20   # the same for the elementwise and optimizer kernels (see _split)
-SPLIT_MACS = 1 << 21    # multiply-adds below which a convolution (or its backward) runs on one thread
 TILE_BYTES = 1 << 20   # dcols tile size in conv2d_backward (1 MiB was fastest of 256 KiB to 4 MiB for im2col tiles)
 
 
-def _split(kernel, tasks, *args, split):
-    """``kernel(*args, first, end)`` over tasks [0, tasks), one range of tasks per thread
-    (:func:`kernels.threads.run_all`) when ``split``, else in one call on this thread;
-    returns the calls' results in range order. The caller splits only work that is worth
-    it (SPLIT_WORK, SPLIT_ELEMENTS, SPLIT_MACS), since handing a range to another thread
-    costs about 30 to 100 microseconds. A single pass over
-    memory pays for it only on large arrays: measured with cold caches, a relu of 262k
-    values took 166 microseconds on one thread and 264 split in two; an RMSprop update of
-    2M values 2.3 ms on one thread and 1.2 ms split.
 
-    Every parallel kernel of this tier runs this way, as a ``nogil`` loop over its range,
-    rather than as a Numba ``prange`` loop, which wakes Numba's threads on every call: in a
-    training step, where they fall asleep between calls, a ``prange`` relu of a (32, 512)
-    batch took 65 microseconds. ``prange`` loops also compile slowly: the two max-pooling
-    ones took 2.3 and 1.9 s of a cold first training step (0.66 and 0.39 s now). The
-    elementwise loops count with unsigned indices (``np.uintp``): a signed index may be
-    negative, so Numba checks each one, and the check stops LLVM from vectorising the
-    loop (a relu backward of 1.1M values: 8.9 ms signed, 0.33 ms unsigned)."""
-    pieces = max(1, min(tasks, get_num_threads() if split else 1))
-    return run_all([partial(kernel, *args, first, end) for first, end in gemm.bounds(tasks, pieces)])
-
-
-# ----- convolution: col2im, the input gradient's scatter ------------------------------------
-@_compiled
+# ----- col2im, the input gradient's scatter -------------------------------------------------
+@compiled
 def _real_taps(c_start, kw, w):
     """The kernel columns [b0, b1) whose input column c_start + b lies inside [0, w)."""
     b0 = min(max(-c_start, 0), kw)
@@ -93,14 +33,14 @@ def _pad_into(x, top, left, xp):
     xp[:, top:top + h, left:left + w] = x
 
 
-@_compiled_nogil
+@compiled_nogil
 def _output_pixel(row, oh, ow):
     """(image, i, j) of row ``row`` of the im2col matrix, whose rows run over (n, i, j)."""
     img, rest = row // (oh * ow), row % (oh * ow)
     return img, rest // ow, rest % ow
 
 
-@_compiled_nogil
+@compiled_nogil
 def _next_pixel(img, i, j, oh, ow):
     """The output pixel after (img, i, j) in row-major order (cheaper than dividing again)."""
     if j + 1 < ow:
@@ -110,7 +50,7 @@ def _next_pixel(img, i, j, oh, ow):
     return img + 1, 0, 0
 
 
-@_compiled_nogil
+@compiled_nogil
 def _col2im_rows(dcols, kh, kw, sh, sw, top, left, oh, ow, first_row, dx_rows):
     """col2im: adds each row t of ``dcols`` (a tile of im2col's adjoint: rows first_row,
     first_row + 1, ... over output pixels (n, i, j), columns over taps (a, b, c)) back onto
@@ -134,16 +74,20 @@ def _col2im_rows(dcols, kh, kw, sh, sw, top, left, oh, ow, first_row, dx_rows):
         img, i, j = _next_pixel(img, i, j, oh, ow)
 
 
-# ----- convolution forward: direct, in vector registers ----------------------------------
+# ----- forward: direct, in vector registers ------------------------------------------------
 # output pixels per register block: with 2 vectors of filters, 16 accumulators in AVX-512's 32 registers,
 # 8 in AVX2's 16 (with 16 there, LLVM spills them and the kernel ran 1.4x slower, measured)
 BLOCK_PIXELS = 8 if simd.VECTOR_BYTES == 64 else 4
+
 WIDE = BLOCK_PIXELS == 8   # a compile-time constant in the kernels: the code for pixels 4 to 7 exists only then
+
 CHUNK_PIXELS = 64    # output pixels per chunk (threads take whole chunks; a weight panel serves a chunk)
+
 SEGMENT_TAPS = 128   # taps per weight panel: 128 x 16 float32 filters = 8 KiB, a quarter of L1
 
 
-@_compiled
+
+@compiled
 def _window_starts(first, end, oh, ow, sh, sw, hp, wp, cin, pooled, starts):
     """starts[q] = where the window of output pixel number first + q starts in the flat
     padded input (the index of xp[n, i*sh, j*sw, 0]), for every q < starts.size; past
@@ -174,12 +118,12 @@ def _window_starts(first, end, oh, ow, sh, sw, hp, wp, cin, pooled, starts):
             img, i, j = _next_pixel(img, i, j, oh, ow)
 
 
-@_compiled
+@compiled
 def _store(y, index, value, apply_relu):
     simd.store(y, index, simd.relu(value) if apply_relu else value)
 
 
-@_compiled
+@compiled
 def _store_pixel(y, index, width, low, high, apply_relu):
     """A pixel's (or tap's) 2 vectors of filters into y[index : index + 2*width], relu'd
     when ``apply_relu``."""
@@ -187,7 +131,7 @@ def _store_pixel(y, index, width, low, high, apply_relu):
     _store(y, index + width, high, apply_relu)
 
 
-@_compiled
+@compiled
 def _fma_pixel(x, index, low, high, sum_low, sum_high):
     """One pixel's step of a register block: the input value x[index], broadcast, times the
     2 vectors ``low`` and ``high``, added into the pixel's (or tap's) 2 sums."""
@@ -195,19 +139,19 @@ def _fma_pixel(x, index, low, high, sum_low, sum_high):
     return simd.fma(v, low, sum_low), simd.fma(v, high, sum_high)
 
 
-@_compiled
+@compiled
 def _window_max(a, b, c, d):
     """The lane-by-lane maximum of a 2x2 pooling window's 4 pixels (NaN wins)."""
     return simd.maximum(simd.maximum(a, b), simd.maximum(c, d))
 
 
-@_compiled
+@compiled
 def _load_pixel(sums, index, width):
     """The 2 vectors sums[index : index + 2*width] (a pixel's or tap's 2 vectors of filters)."""
     return simd.load(sums, index), simd.load(sums, index + width)
 
 
-@_compiled_nogil
+@compiled_nogil
 def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, pooled, y, first_chunk, end_chunk):
     """y[p, f] = bias[f] + sum_{a, t} xp[start(p) + a*wp*cin + t] * w[a*kw*cin + t, f] for
     every output pixel p (rows (n, i, j) of the flat y, F = bias.size columns), where
@@ -325,10 +269,12 @@ def _conv_direct(xp, hp, wp, cin, w, bias, kh, kw, sh, sw, oh, ow, apply_relu, p
                                 _store_pixel(y, out + 7 * filters, width, a70, a71, apply_relu)
 
 
+# ----- weight gradient -----------------------------------------------------------------------
 TAP_BLOCK = 6   # taps per register block of the weight gradient: 6 x 2 vectors = 12 accumulators
 
 
-@_compiled_nogil
+
+@compiled_nogil
 def _conv_weight_grad(xp, hp, wp, cin, dy, kh, kw, sh, sw, oh, ow, dw, db, first_pixel, end_pixel):
     """dw[T, f] += sum_p xp[start(p) + offset(T)] * dy[p, f] and db[f] += sum_p dy[p, f] over
     the output pixels p in [first_pixel, end_pixel) (rows (n, i, j) of the flat dy, with
@@ -389,216 +335,6 @@ def _conv_weight_grad(xp, hp, wp, cin, dy, kh, kw, sh, sw, oh, ow, dw, db, first
                 _store_pixel(dw, k + 5 * filters, width, a50, a51, False)
 
 
-# ----- pooling ----------------------------------------------------------------------------
-_window_cells = _compiled(window_cells)
-
-
-@_compiled_nogil
-def _max_pool_forward(x, ph, pw, sh, sw, top, left, y, winner, first, end):
-    """y[n,i,j,ch] = max of x over the real cells of the window; winner[n,i,j,ch] = the
-    flat index (r*W + c)*C + ch of the first maximum in row-major order (strict >; a NaN
-    counts as the maximum, as in np.argmax). Padded cells are never visited, so they never
-    win. The channel loop has no branches (both stores always happen, with a select), so
-    LLVM vectorises it: 1.7x faster than an ``if``. With ``winner=None`` (inference) Numba
-    compiles a version without the winners (0.42 against 0.57 ms for 35x32x32x32). Tasks
-    [first, end) of the n*oh output rows."""
-    n, h, w, channels = x.shape
-    _, oh, ow, _ = y.shape
-    for task in range(first, end):
-        img, i = task // oh, task % oh
-        r0, r1 = _window_cells(i, sh, top, ph, h)
-        for j in range(ow):
-            c0, c1 = _window_cells(j, sw, left, pw, w)
-            best = y[img, i, j]
-            for ch in range(channels):
-                best[ch] = x[img, r0, c0, ch]
-            if winner is not None:
-                best_at = winner[img, i, j]
-                for ch in range(channels):
-                    best_at[ch] = (r0 * w + c0) * channels + ch
-            for r in range(r0, r1):
-                for c in range(c0, c1):
-                    cell, base = x[img, r, c], (r * w + c) * channels
-                    for ch in range(channels):
-                        value, current = cell[ch], best[ch]
-                        take = (value > current) | ((value != value) & (current == current))
-                        best[ch] = value if take else current
-                        if winner is not None:
-                            best_at[ch] = base + ch if take else best_at[ch]
-
-
-@_compiled_nogil
-def _max_pool_backward(dy, winner, dx_flat, first, end):
-    """dx_flat[n, winner[n,i,j,ch]] += dy[n,i,j,ch]; dx_flat is (N, H*W*C), zeroed here.
-    Images [first, end) (whole images: windows of one image may share a winner)."""
-    n, oh, ow, channels = dy.shape
-    for img in range(first, end):
-        dx_flat[img, :] = 0
-        for i in range(oh):
-            for j in range(ow):
-                for ch in range(channels):
-                    dx_flat[img, winner[img, i, j, ch]] += dy[img, i, j, ch]
-
-
-@_compiled_nogil
-def _avg_pool_forward(x, ph, pw, sh, sw, top, left, y, first, end):
-    """y[n,i,j,:] = (sum of x over the real cells of the window) / (their number), for
-    tasks [first, end) of the n*oh output rows."""
-    n, h, w, channels = x.shape
-    _, oh, ow, _ = y.shape
-    for task in range(first, end):
-        img, i = task // oh, task % oh
-        r0, r1 = _window_cells(i, sh, top, ph, h)
-        for j in range(ow):
-            c0, c1 = _window_cells(j, sw, left, pw, w)
-            out = y[img, i, j]
-            out[:] = 0
-            for r in range(r0, r1):
-                for c in range(c0, c1):
-                    for ch in range(channels):
-                        out[ch] += x[img, r, c, ch]
-            count = y.dtype.type((r1 - r0) * (c1 - c0))
-            for ch in range(channels):
-                out[ch] /= count
-
-
-@_compiled_nogil
-def _avg_pool_backward(dy, ph, pw, sh, sw, top, left, dx, first, end):
-    """Each real cell of window (i, j) receives dy[n,i,j,:] / (number of real cells), for
-    images [first, end) (whole images: overlapping windows of one image add into the same
-    cells)."""
-    n, h, w, channels = dx.shape
-    _, oh, ow, _ = dy.shape
-    for img in range(first, end):
-        dx[img] = 0
-        for i in range(oh):
-            r0, r1 = _window_cells(i, sh, top, ph, h)
-            for j in range(ow):
-                c0, c1 = _window_cells(j, sw, left, pw, w)
-                count = dy.dtype.type((r1 - r0) * (c1 - c0))
-                for r in range(r0, r1):
-                    for c in range(c0, c1):
-                        for ch in range(channels):
-                            dx[img, r, c, ch] += dy[img, i, j, ch] / count
-
-
-# ----- elementwise: relu, dropout -----------------------------------------------------------
-@_compiled_nogil
-def _relu_forward(x, y, first, end):
-    """y = x where x >= 0 else 0 (NaN passes through, as with np.maximum)."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        y[k] = 0 if x[k] < 0 else x[k]
-
-
-@_compiled_nogil
-def _relu_backward(y, dy, dx, first, end):
-    """dx = dy where y > 0 else 0."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        dx[k] = dy[k] if y[k] > 0 else 0
-
-
-@_compiled_nogil
-def _dropout_threshold(uniforms, rate, scale, mask, first, end):
-    """mask = scale where the uniform draw is >= rate (kept), else 0."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        mask[k] = scale if uniforms[k] >= rate else 0
-
-
-# ----- softmax + cross-entropy ---------------------------------------------------------------
-@_compiled
-def _softmax_rows(z, p, row):
-    """p[row] = softmax(z[row]); returns log of the shifted normaliser and the row max,
-    so that log p_k = z_k - max - log_normaliser."""
-    top = z[row, 0]
-    for k in range(1, z.shape[1]):
-        top = max(top, z[row, k])
-    total = z.dtype.type(0)
-    for k in range(z.shape[1]):
-        p[row, k] = np.exp(z[row, k] - top)
-        total += p[row, k]
-    for k in range(z.shape[1]):
-        p[row, k] /= total
-    return np.log(total), top
-
-
-@_compiled
-def _softmax_xent_labels(z, labels, losses, grad):
-    """losses[n] = log sum_k e^{z_nk} - z_{n,label};  grad = softmax(z) - onehot(label)."""
-    for row in range(z.shape[0]):
-        log_total, top = _softmax_rows(z, grad, row)
-        label = labels[row]
-        losses[row] = log_total - (z[row, label] - top)
-        grad[row, label] -= 1
-
-
-@_compiled
-def _softmax_xent_rows(z, targets, losses, grad):
-    """losses[n] = -sum_k y_nk log p_nk;  grad = p * sum_k y_nk - y."""
-    for row in range(z.shape[0]):
-        log_total, top = _softmax_rows(z, grad, row)
-        loss = z.dtype.type(0)
-        weight = z.dtype.type(0)
-        for k in range(z.shape[1]):
-            loss -= targets[row, k] * (z[row, k] - top - log_total)
-            weight += targets[row, k]
-        losses[row] = loss
-        for k in range(z.shape[1]):
-            grad[row, k] = grad[row, k] * weight - targets[row, k]
-
-
-# ----- optimizer updates (flat, in place) ------------------------------------------------------
-@_compiled_nogil
-def _sgd(p, g, velocity, lr, momentum, nesterov, first, end):
-    """Without velocity: p -= lr g. With: v = momentum v - lr g, then
-    p += momentum v - lr g (nesterov) or p += v."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        if velocity is None:
-            p[k] -= lr * g[k]
-        else:
-            velocity[k] = momentum * velocity[k] - lr * g[k]
-            if nesterov:
-                p[k] += momentum * velocity[k] - lr * g[k]
-            else:
-                p[k] += velocity[k]
-
-
-@_compiled_nogil
-def _rmsprop(p, g, avg_sq, mom, avg_g, lr, rho, one_minus_rho, momentum, eps, first, end):
-    """a = rho a + (1-rho) g^2; denominator a + eps, minus mg^2 when centered (mg = rho mg
-    + (1-rho) g); inc = lr g / sqrt(denominator); p -= inc, or with momentum m = momentum m
-    + inc, p -= m."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        avg_sq[k] = rho * avg_sq[k] + one_minus_rho * g[k] * g[k]
-        denom = avg_sq[k] + eps
-        if avg_g is not None:
-            avg_g[k] = rho * avg_g[k] + one_minus_rho * g[k]
-            denom -= avg_g[k] * avg_g[k]
-        inc = lr * g[k] / np.sqrt(denom)
-        if mom is not None:
-            mom[k] = momentum * mom[k] + inc
-            p[k] -= mom[k]
-        else:
-            p[k] -= inc
-
-
-@_compiled_nogil
-def _adam(p, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, eps, first, end):
-    """m += (g - m)(1-b1); v += (g^2 - v)(1-b2); p -= alpha m / (sqrt(v) + eps)."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        m[k] += (g[k] - m[k]) * one_minus_beta_1
-        v[k] += (g[k] * g[k] - v[k]) * one_minus_beta_2
-        p[k] -= alpha * m[k] / (np.sqrt(v[k]) + eps)
-
-
-@_compiled_nogil
-def _adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps, first, end):
-    """m += (g - m)(1-b1); u = max(b2 u, |g|); p -= step m / (u + eps)."""
-    for k in range(np.uintp(first), np.uintp(end)):
-        m[k] += (g[k] - m[k]) * one_minus_beta_1
-        u[k] = max(beta_2 * u[k], abs(g[k]))
-        p[k] -= step * m[k] / (u[k] + eps)
-
-
 def _compute_dtype(*arrays_or_dtypes):
     """The dtype the direct kernels compute in: the arrays' common float32 or float64, float32
     for anything else (float16)."""
@@ -623,37 +359,8 @@ def _with_filters(a, filters, dtype):
     return padded
 
 
-def _flat(*arrays):
-    """1-D views of C-contiguous arrays (None stays None), or None if any array would need
-    a copy (an in-place update through a copy would be lost)."""
-    if any(a is not None and not a.flags.c_contiguous for a in arrays):
-        return None
-    return [None if a is None else a.reshape(-1) for a in arrays]
-
-
-
-
-class NumbaBackend(NumpyBackend):
-    """Numba-compiled kernels; everything not overridden comes from the NumPy tier."""
-
-    name = "numba"
-
-    def __init__(self):
-        self._local = threading.local()
-
-    def _scratch(self, purpose, shape, dtype):
-        """A scratch array of ``shape`` reused between calls (one growing buffer per purpose,
-        dtype and Python thread). Its contents are valid until the next call that asks for
-        the same purpose, so kernels only use it within one call."""
-        buffers = self._local.__dict__.setdefault("buffers", {})
-        key, size = (purpose, np.dtype(dtype)), math.prod(shape)
-        if key not in buffers or buffers[key].size < size:
-            buffers[key] = np.empty(size, dtype=dtype)
-        return buffers[key][:size].reshape(shape)
-
-    def matmul(self, a, b, out=None):
-        """``a @ b`` split over the threads (see :mod:`kernels.gemm`)."""
-        return gemm.matmul(a, b, out)
+class Convolution:
+    """conv2d forward (plain, with relu, pooled) and backward on the direct kernels."""
 
     # ----- convolution ----------------------------------------------------------------
     def _padded(self, x, pads, purpose=None):
@@ -702,8 +409,8 @@ class NumbaBackend(NumpyBackend):
         xp = self._padded(x.astype(compute, copy=False), pads, purpose)
         y = np.empty((n, oh // 2, ow // 2, filters) if pooled else (n, oh, ow, filters), dtype=compute)
         chunks = -(-y.size // filters * (4 if pooled else 1) // CHUNK_PIXELS)
-        _split(_conv_direct, chunks, xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides,
-               oh, ow, relu, pooled, y.reshape(-1), split=chunks * CHUNK_PIXELS * kh * kw * cin * filters >= SPLIT_MACS)
+        loops.run(_conv_direct, chunks, xp.reshape(-1), *xp.shape[1:], weights.reshape(-1), bias, kh, kw, *strides,
+               oh, ow, relu, pooled, y.reshape(-1), split=chunks * CHUNK_PIXELS * kh * kw * cin * filters >= loops.SPLIT_MACS)
         if filters != cout or compute != dtype:
             y = np.ascontiguousarray(y[..., :cout], dtype=dtype)
         ctx = SimpleNamespace(x=x, xp=xp, w=w, strides=strides, pads=pads, out_hw=(oh, ow), has_bias=b is not None)
@@ -757,7 +464,7 @@ class NumbaBackend(NumpyBackend):
                                  dx_rows)
             return dw, db
 
-        sums = _split(one_thread, n, split=n * per_image * taps * filters >= SPLIT_MACS)
+        sums = loops.run(one_thread, n, split=n * per_image * taps * filters >= loops.SPLIT_MACS)
         dw, db = sums[0]
         for other_dw, other_db in sums[1:]:
             dw += other_dw
@@ -793,106 +500,3 @@ class NumbaBackend(NumpyBackend):
         turned = ctx.w[::-1, ::-1].transpose(0, 1, 3, 2)
         pads = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
         return self._conv_direct_forward(dy, turned, None, (1, 1), pads, relu=False, purpose="padded dy")[0]
-
-    # ----- pooling --------------------------------------------------------------------
-    def max_pool2d_forward(self, x, pool, strides, pads):
-        """Max over the real cells of each window; ctx keeps each output's winning cell."""
-        y, winner = self._max_pool(x, pool, strides, pads, winners=True)
-        return y, SimpleNamespace(winner=winner, x_shape=x.shape)
-
-    def max_pool2d_values(self, x, pool, strides, pads):
-        return self._max_pool(x, pool, strides, pads, winners=False)[0]
-
-    def _max_pool(self, x, pool, strides, pads, winners):
-        """``(y, winner)`` from :func:`_max_pool_forward`; ``winner`` is None without ``winners``."""
-        out_shape = window_output_shape(x.shape, pool, strides, pads)
-        y = np.empty(out_shape, dtype=x.dtype)
-        winner = np.empty(out_shape, dtype=np.intp) if winners else None
-        _split(_max_pool_forward, out_shape[0] * out_shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y,
-               winner, split=x.size >= SPLIT_WORK)
-        return y, winner
-
-    def max_pool2d_backward(self, ctx, dy):
-        n = ctx.x_shape[0]
-        dx = np.empty(ctx.x_shape, dtype=dy.dtype)
-        _split(_max_pool_backward, n, dy, ctx.winner, dx.reshape(n, -1), split=dx.size >= SPLIT_WORK)
-        return dx
-
-    def avg_pool2d_forward(self, x, pool, strides, pads):
-        y = np.empty(window_output_shape(x.shape, pool, strides, pads), dtype=x.dtype)
-        _split(_avg_pool_forward, y.shape[0] * y.shape[1], x, *pool, *strides, pads[0][0], pads[1][0], y,
-               split=x.size >= SPLIT_WORK)
-        return y, SimpleNamespace(pool=pool, strides=strides, pads=pads, x_shape=x.shape)
-
-    def avg_pool2d_backward(self, ctx, dy):
-        dx = np.empty(ctx.x_shape, dtype=dy.dtype)
-        _split(_avg_pool_backward, dx.shape[0], dy, *ctx.pool, *ctx.strides, ctx.pads[0][0], ctx.pads[1][0], dx,
-               split=dx.size >= SPLIT_WORK)
-        return dx
-
-    # ----- activations, dropout, loss ---------------------------------------------------
-    def relu_forward(self, x):
-        x = np.ascontiguousarray(x)
-        y = np.empty_like(x)
-        _split(_relu_forward, x.size, x.reshape(-1), y.reshape(-1), split=x.size >= SPLIT_ELEMENTS)
-        return y
-
-    def relu_backward(self, y, dy):
-        y, dy = np.ascontiguousarray(y), np.ascontiguousarray(dy)
-        dx = np.empty_like(dy)
-        _split(_relu_backward, y.size, y.reshape(-1), dy.reshape(-1), dx.reshape(-1),
-               split=y.size >= SPLIT_ELEMENTS)
-        return dx
-
-    def dropout_mask(self, shape, rate, rng, dtype):
-        """Same draws as the NumPy tier (float32 uniforms from ``rng``, kept when >= rate,
-        scaled by 1 / (1 - rate)), thresholded and scaled in one pass."""
-        dtype = np.dtype(dtype)
-        uniforms = rng.random(shape, dtype=np.float32)
-        mask = np.empty(shape, dtype=dtype)
-        _split(_dropout_threshold, mask.size, uniforms.reshape(-1), np.float32(rate), dtype.type(1.0 / (1.0 - rate)),
-               mask.reshape(-1), split=mask.size >= SPLIT_ELEMENTS)
-        return mask
-
-    def softmax_cross_entropy(self, logits, targets):
-        """See the NumPy tier; one pass per row, in the logits' dtype."""
-        losses = np.empty(logits.shape[0], dtype=logits.dtype)
-        grad = np.empty_like(logits)
-        if targets.ndim == 1:
-            _softmax_xent_labels(logits, targets, losses, grad)
-        else:
-            _softmax_xent_rows(logits, targets.astype(logits.dtype, copy=False), losses, grad)
-        return losses, grad
-
-    # ----- optimizer updates (in place on p and its slots) ------------------------------
-    def sgd_update(self, p, g, velocity, lr, momentum, nesterov):
-        flat = _flat(p, g, velocity)
-        if flat is None:
-            return super().sgd_update(p, g, velocity, lr, momentum, nesterov)
-        t = p.dtype.type
-        _split(_sgd, p.size, *flat, t(lr), t(momentum), bool(nesterov), split=p.size >= SPLIT_ELEMENTS)
-
-    def rmsprop_update(self, p, g, avg_sq, mom, avg_g, lr, rho, momentum, eps):
-        flat = _flat(p, g, avg_sq, mom, avg_g)
-        if flat is None:
-            return super().rmsprop_update(p, g, avg_sq, mom, avg_g, lr, rho, momentum, eps)
-        t = p.dtype.type
-        _split(_rmsprop, p.size, *flat, t(lr), t(rho), t(1 - rho), t(momentum), t(eps),
-               split=p.size >= SPLIT_ELEMENTS)
-
-    def adam_update(self, p, g, m, v, lr, beta_1, beta_2, eps, t):
-        flat = _flat(p, g, m, v)
-        if flat is None:
-            return super().adam_update(p, g, m, v, lr, beta_1, beta_2, eps, t)
-        cast = p.dtype.type
-        alpha = lr * (1 - beta_2 ** t) ** 0.5 / (1 - beta_1 ** t)
-        _split(_adam, p.size, *flat, cast(alpha), cast(1 - beta_1), cast(1 - beta_2), cast(eps),
-               split=p.size >= SPLIT_ELEMENTS)
-
-    def adamax_update(self, p, g, m, u, lr, beta_1, beta_2, eps, t):
-        flat = _flat(p, g, m, u)
-        if flat is None:
-            return super().adamax_update(p, g, m, u, lr, beta_1, beta_2, eps, t)
-        cast = p.dtype.type
-        _split(_adamax, p.size, *flat, cast(lr / (1 - beta_1 ** t)), cast(1 - beta_1), cast(beta_2), cast(eps),
-               split=p.size >= SPLIT_ELEMENTS)

@@ -1,0 +1,85 @@
+"""Pointwise rules written once, as plain Python on one element, and compiled by each tier
+that loops over elements: ``numba.njit(inline="always")(rule)`` in the Numba tier,
+``cuda.jit(device=True)(rule)`` in the CUDA tier (as :func:`kernels.geometry.window_cells`
+is). The NumPy tier computes the same rules on whole arrays; the tests check every tier
+against these functions.
+
+Each optimizer rule takes a parameter value, its gradient and its slots, and returns the
+new parameter value and slots; scalars are already cast to the arrays' dtype. A slot that
+a configuration does not use (no momentum, not centered) arrives with its flag False and
+any value, and comes back unchanged.
+"""
+from __future__ import annotations
+
+import math
+
+
+def relu(x):
+    """max(x, 0); NaN passes through, as with np.maximum."""
+    return 0 if x < 0 else x
+
+
+def relu_grad(y, dy):
+    """dy where the relu's output y > 0, else 0."""
+    return dy if y > 0 else 0
+
+
+def dropout_keep(uniform, rate, scale):
+    """The mask value: ``scale`` = 1 / (1 - rate) when the draw is kept (>= rate), else 0."""
+    return scale if uniform >= rate else 0
+
+
+def sgd(p, g, v, lr, momentum, nesterov, has_velocity):
+    """Without velocity: p - lr g. With: v = momentum v - lr g, then
+    p + momentum v - lr g (nesterov) or p + v. Returns (p, v)."""
+    if not has_velocity:
+        return p - lr * g, v
+    v = momentum * v - lr * g
+    return (p + (momentum * v - lr * g) if nesterov else p + v), v
+
+
+def rmsprop(p, g, a, m, mg, lr, rho, one_minus_rho, momentum, eps, has_momentum, centered):
+    """a = rho a + (1-rho) g^2; the denominator a + eps, minus mg^2 when centered (mg = rho
+    mg + (1-rho) g); inc = lr g / sqrt(denominator); p - inc, or with momentum
+    m = momentum m + inc, p - m. Returns (p, a, m, mg)."""
+    a = rho * a + one_minus_rho * g * g
+    denominator = a + eps
+    if centered:
+        mg = rho * mg + one_minus_rho * g
+        denominator -= mg * mg
+    inc = lr * g / math.sqrt(denominator)
+    if has_momentum:
+        m = momentum * m + inc
+        return p - m, a, m, mg
+    return p - inc, a, m, mg
+
+
+def adam(p, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, eps):
+    """m += (g - m)(1-b1); v += (g^2 - v)(1-b2); p - alpha m / (sqrt(v) + eps), with
+    alpha = lr sqrt(1-b2^t) / (1-b1^t). Returns (p, m, v)."""
+    m = m + (g - m) * one_minus_beta_1
+    v = v + (g * g - v) * one_minus_beta_2
+    return p - alpha * m / (math.sqrt(v) + eps), m, v
+
+
+def adamax(p, g, m, u, step, one_minus_beta_1, beta_2, eps):
+    """m += (g - m)(1-b1); u = max(b2 u, |g|); p - step m / (u + eps), with
+    step = lr / (1-b1^t). Returns (p, m, u)."""
+    m = m + (g - m) * one_minus_beta_1
+    u = max(beta_2 * u, abs(g))
+    return p - step * m / (u + eps), m, u
+
+
+def adagrad(p, g, acc, lr, eps):
+    """acc + g^2; p - lr g / sqrt(acc + eps). Returns (p, acc)."""
+    acc = acc + g * g
+    return p - lr * g / math.sqrt(acc + eps), acc
+
+
+def adadelta(p, g, acc_g, acc_dx, lr, rho, one_minus_rho, eps):
+    """acc_g = rho acc_g + (1-rho) g^2; dx = -sqrt(acc_dx + eps) / sqrt(acc_g + eps) g;
+    acc_dx = rho acc_dx + (1-rho) dx^2; p + lr dx. Returns (p, acc_g, acc_dx)."""
+    acc_g = rho * acc_g + one_minus_rho * g * g
+    dx = -math.sqrt(acc_dx + eps) / math.sqrt(acc_g + eps) * g
+    acc_dx = rho * acc_dx + one_minus_rho * dx * dx
+    return p + lr * dx, acc_g, acc_dx
