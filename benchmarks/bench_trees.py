@@ -58,7 +58,9 @@ def worker(model_name: str, images: int) -> dict:
     steps = best(lambda: [model.train_on_batch(xb, yb) for xb, yb in batches])
     model.predict(x[:batch], batch_size=batch)
     predict = best(lambda: model.predict(x, batch_size=batch))
-    return {"fit": fit, "steps": steps, "predict": predict, "file": tinycnn.__file__}
+    import tinycnn.kernels
+    return {"fit": fit, "steps": steps, "predict": predict,
+            "files": [tinycnn.__file__, os.path.realpath(tinycnn.kernels.__file__)]}
 
 
 def run_worker(tree: str, model: str, images: int) -> dict:
@@ -66,8 +68,10 @@ def run_worker(tree: str, model: str, images: int) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", model, "--images", str(images)],
                          env=env, capture_output=True, text=True, check=True, cwd=os.path.abspath(tree))
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    if not result["file"].startswith(os.path.abspath(tree)):
-        raise RuntimeError(f"the worker for {tree} imported tinycnn from {result['file']}")
+    for file in result.pop("files"):   # the package and its kernels must both come from the tree
+        if not file.startswith(os.path.realpath(tree)):
+            raise RuntimeError(f"the worker for {tree} imported {file}; a checkout from before the "
+                               "kernels moved into tinycnn/ needs a link: ln -s ../kernels TREE/tinycnn/kernels")
     return result
 
 

@@ -16,11 +16,16 @@ same tier, so sharing the fixture between examples is exactly what we want.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import tinycnn
+
+# tests in sub-folders import the shared strategies (tests/strategies.py) by name
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.register_profile("default", max_examples=25, **_COMMON)

@@ -9,7 +9,6 @@ import tinycnn
 from tinycnn import callbacks, optimizers
 from tinycnn.layers import (Activation, Conv2D, Dense, Dropout, Flatten, GlobalMaxPooling2D, Input,
                             MaxPooling2D)
-from tinycnn import plan
 from tinycnn.models import Sequential, load_model
 from tinycnn.utils import set_random_seed, to_categorical
 
@@ -275,27 +274,6 @@ def test_a_backend_switch_does_not_change_training(restore_backend):
     for tier, ws in weights.items():
         for a, b in zip(ws, weights["reference"]):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=tier)
-
-
-def test_an_activation_layer_joins_the_layer_before_it_only_when_that_layer_has_none():
-    conv, relu = Conv2D(4, 3, input_shape=(8, 8, 2)), Activation("relu")
-    conv_relu, relu_again = Conv2D(4, 3, activation="relu"), Activation("relu")
-    drop, relu_after_drop = Dropout(0.5), Activation("relu")
-    flat, dense, softmax = Flatten(), Dense(3), Activation("softmax")
-    steps = plan.steps([conv, relu, conv_relu, relu_again, drop, relu_after_drop, flat, dense, softmax])
-    assert steps == [(conv, relu, None), (conv_relu, None, None), (relu_again, None, None), (drop, None, None),
-                     (relu_after_drop, None, None), (flat, None, None), (dense, softmax, None)]
-
-
-def test_a_halving_max_pooling_joins_the_convolution_before_it():
-    conv, relu, pool = Conv2D(4, 3), Activation("relu"), MaxPooling2D(2)
-    conv_relu, pool_2 = Conv2D(4, 3, activation="relu"), MaxPooling2D((2, 2), strides=2)
-    other_pools = [MaxPooling2D(3), MaxPooling2D(2, strides=1), MaxPooling2D(2, padding="same")]
-    assert plan.steps([conv, relu, pool, conv_relu, pool_2]) == [(conv, relu, pool), (conv_relu, None, pool_2)]
-    for other in other_pools:
-        assert plan.steps([conv, other]) == [(conv, None, None), (other, None, None)]
-    assert plan.steps([Dense(3), MaxPooling2D(2)])[0][2] is None
-    assert [pool for _, _, pool in plan.steps([conv, Dropout(0.1), pool])] == [None, None, None]
 
 
 def notebook_style_model():

@@ -28,16 +28,23 @@ softmax + cross-entropy    the last step ends in a softmax and the    the loss f
 Every fusion gives the values and gradients of running the layers one after the other
 (the softmax + cross-entropy one also where Keras's clip is inactive; where it is active the
 fused loss is the exact, larger one). ``plan.FUSE = False`` runs every layer on its own, to
-compare. The plan of the seed notebook's CIFAR-10 model_1 (``print(model.plan())``)::
+compare. ``model.plan()`` prints the plan; for the CIFAR-10 notebook's model_1 (``tinycnn.zoo``,
+``seed001_model1``) it is::
 
-    conv2d (Conv2D) + activation (Activation relu)            conv2d(relu=True)
-    conv2d_1 (Conv2D) + activation_1 (Activation relu)        conv2d(relu=True)
-    max_pooling2d (MaxPooling2D)                              max_pool2d
-    dropout (Dropout)                                         dropout
-    flatten (Flatten)                                         flatten
-    dense (Dense) + activation_2 (Activation relu)            matmul + relu
-    dropout_1 (Dropout)                                       dropout
-    dense_1 (Dense softmax)                                   matmul + softmax (logits to the loss)
+    conv2d (Conv2D) + activation (Activation relu)
+            ->  F.conv2d(relu=True)
+    conv2d_1 (Conv2D) + activation_1 (Activation relu) + max_pooling2d (MaxPooling2D)
+            ->  F.conv2d(relu=True, pool=True)
+    dropout (Dropout)
+            ->  call
+    flatten (Flatten)
+            ->  call
+    dense (Dense) + activation_2 (Activation relu)
+            ->  pre_activation, relu
+    dropout_1 (Dropout)
+            ->  call
+    dense_1 (Dense) + activation_3 (Activation softmax)
+            ->  pre_activation, softmax; with a cross-entropy loss, its logits go to the loss
 """
 from __future__ import annotations
 
@@ -152,11 +159,13 @@ def loss_and_predictions(plan, x: Tensor, y, loss, training) -> tuple:
 
 def describe(plan) -> list:
     """One line per step: the layers it joins, and how it runs."""
-    lines = []
-    for step in plan:
-        joined = " + ".join(f"{layer.name} ({type(layer).__name__})" for layer in step if layer is not None)
-        lines.append(f"{joined:<60}{_runs_as(step, last=step is plan[-1])}")
-    return lines
+    return [" + ".join(f"{layer.name} ({_kind(layer)})" for layer in step if layer is not None)
+            + "  ->  " + _runs_as(step, last=step is plan[-1]) for step in plan]
+
+
+def _kind(layer) -> str:
+    activation = getattr(layer, "activation_name", "linear")
+    return type(layer).__name__ + ("" if activation == "linear" else f" {activation}")
 
 
 def _runs_as(step: Step, last: bool) -> str:
@@ -168,7 +177,8 @@ def _runs_as(step: Step, last: bool) -> str:
         text = f"pre_activation, {name}" + (", max_pool2d" if step.pool is not None else "")
     else:
         text = "call"
-    return text + ("; its logits go to a cross-entropy loss" if last and name == "softmax" and FUSE else "")
+    logits = "; with a cross-entropy loss, its logits go to the loss"
+    return text + (logits if last and name == "softmax" and FUSE else "")
 
 
 # ----- the device boundary ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ TensorFlow and tf_keras (Keras 2) installed (tinycnn is *not* imported here)::
     /work/kerasenv/bin/python tests/reference/make_keras_golden.py
 
 It rewrites everything under ``tests/reference/golden/``; golden files change only by
-re-running this script. ``tests/test_keras_parity.py`` reads them without Keras.
+re-running this script. ``tests/parity/test_keras_parity.py`` reads them without Keras.
 
 Every input, weight and gradient sequence comes from a fixed seed and is set into Keras
 with ``set_weights`` / ``assign``: no Keras random draw is ever compared. Every ``.npz``
@@ -24,7 +24,7 @@ and the predictions after training check every weight at once.
 
 Second mode, the other direction (tinycnn writes, Keras reads)::
 
-    /work/venv/bin/python tests/test_keras_parity.py --write-for-keras DIR
+    /work/venv/bin/python tests/parity/test_keras_parity.py --write-for-keras DIR
     /work/kerasenv/bin/python tests/reference/make_keras_golden.py --verify-tinycnn DIR
 
 loads each tinycnn-written ``.weights.h5`` into the same architecture in Keras 3 and checks

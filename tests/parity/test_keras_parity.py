@@ -14,7 +14,7 @@ after 100 steps below 1e-4, whole-model weights and predictions after 3 training
 below 1e-4. Every check prints ``[keras-parity] <group> | <case> | <quantity>: <error>``
 (shown by ``pytest -rA`` or ``-s``) and names its worst error in the assertion message.
 
-``python tests/test_keras_parity.py --table`` prints the worst error of every group as
+``python tests/parity/test_keras_parity.py --table`` prints the worst error of every group as
 a Markdown table; ``--write-for-keras DIR`` writes tinycnn ``.weights.h5`` files that
 ``make_keras_golden.py --verify-tinycnn DIR`` loads into Keras 3.
 """
@@ -35,10 +35,10 @@ from tinycnn import constraints, keras_h5, layers, losses, optimizers, zoo
 from tinycnn.models import Sequential
 from tinycnn.tensor import Tensor
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 from deterministic import hash_uniform  # noqa: E402  (shared with the generator)
 
-GOLDEN = Path(__file__).resolve().parent / "reference" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "reference" / "golden"
 TOL_FORWARD, TOL_GRAD, TOL_OPTIMIZER, TOL_MODEL = 1e-5, 1e-4, 1e-4, 1e-4
 # every tier but the slow reference loops (the property tests tie that one to the others)
 KERNEL_TIERS = [name for name in tinycnn.available_backends() if name != "reference"]

@@ -21,7 +21,7 @@ from numba.core.codegen import get_host_cpu_features
 
 from tinycnn.kernels import simd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def features_without_avx512() -> str:
@@ -42,7 +42,7 @@ def test_numba_tier_passes_its_tests_with_32_byte_vectors(tmp_path):
                            env=env, capture_output=True, text=True, check=True)
     assert width.stdout.strip() == "32"
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "tests/test_numba_tier.py", "tests/test_ops_gradients.py", "-k", "numba"],
+                           "tests/kernels/test_numba_cpu.py", "tests/ops/test_ops_gradients.py", "-k", "numba"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

@@ -22,7 +22,7 @@ import pytest
 from tinycnn import datasets
 from tinycnn.datasets import _files, _idx, cifar10, fashion_mnist, make_sample, mnist, mnist_sample
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 IDX_FILES = (_idx.TRAIN_IMAGES, _idx.TRAIN_LABELS, _idx.TEST_IMAGES, _idx.TEST_LABELS)
 
 

@@ -104,7 +104,7 @@ def direct_conv_case(dtype, images, side, channels, filters):
 
 
 # Blocks are 4 pixels x 16 float32 filters with AVX2 and 8 x 32 with AVX-512 (both widths
-# run: tests/test_vector_width.py); the comments give both where they differ.
+# run: tests/kernels/test_simd.py); the comments give both where they differ.
 DIRECT_EDGE_CASES = pytest.mark.parametrize("images, side, channels, filters", [
     (1, 1, 1, 1),      # one pixel: a block with 3 (7) repeated pixels; 9 taps = 6 + 3 (+ 3 repeated)
     (3, 5, 50, 16),    # 75 pixels: a full task of 64, then 11 (2 blocks + 3; 1 + 3); taps 450 (> 128, 75 x 6)
