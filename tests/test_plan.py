@@ -133,13 +133,16 @@ def test_a_cross_entropy_on_logits_is_not_fused_again():
 
 
 # ----- the device boundary -------------------------------------------------------------------
-def test_weights_are_placed_once_per_tier(monkeypatch):
+def test_weights_are_placed_and_the_plan_made_once_per_change(monkeypatch):
     model = Sequential([Input(shape=(3,)), Dense(2)])
     moved = []
     monkeypatch.setattr(plan.device, "to_device", lambda a: moved.append(a.shape) or a)
-    plan.place(model)
-    plan.place(model)
-    assert moved == [(3, 2), (2,)]
+    first = plan.for_model(model)
+    assert plan.for_model(model) is first and moved == [(3, 2), (2,)]
     model.compile(optimizer="adam", loss="mse")   # a new optimizer: its state is placed too
-    plan.place(model)
+    plan.for_model(model)
     assert moved == [(3, 2), (2,)] * 2
+    model.add(Activation("relu"))                 # a new layer: a new plan
+    assert plan.for_model(model) == [(model.layers[0], model.layers[1], None)]
+    monkeypatch.setattr(plan, "FUSE", False)
+    assert len(plan.for_model(model)) == 2

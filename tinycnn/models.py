@@ -99,8 +99,7 @@ class Sequential(Trainer):
         if isinstance(x, Tensor):
             return plan.run(plan.steps(self._layers), x, training)
         x = self._check_inputs(x, "call")
-        plan.place(self)
-        return plan.run(plan.steps(self._layers), plan.batch(x), training)
+        return plan.run(plan.for_model(self), plan.batch(x), training)
 
     def plan(self, print_fn=None) -> list:
         """Print (and return) the steps the model runs, fusions shown (see :mod:`tinycnn.plan`)."""

@@ -3,7 +3,7 @@
 Layers are plain Keras layers (``build``, ``call``); none of them knows about its
 neighbours. This module alone decides which neighbouring layers run as one step, and it is
 where a model's arrays cross to the kernel tier's device: batches in, outputs out, the
-weights once per tier change (:func:`place`).
+weights once per tier change (:func:`for_model`).
 
 =========================  =========================================  ============================
 fusion                     when                                       runs as, and why
@@ -192,19 +192,20 @@ def to_host(tensor: Tensor):
     return device.to_host(tensor.data)
 
 
-def place(model) -> None:
-    """Keep ``model``'s weights and its optimizer's state on the current tier's device.
-
-    They move only when the tier (or the set of weights, or the optimizer) changed since
-    the last call, so a training loop pays one comparison per batch; on the CPU tiers
-    nothing is ever copied."""
-    optimizer = getattr(model, "optimizer", None)
+def for_model(model) -> list:
+    """``model``'s plan, ready to run: its steps (made again only when its layers, the
+    tier, its weights, its optimizer or ``FUSE`` changed) with its weights and optimizer
+    state on the current tier's device (moved only then too), so a training loop pays one
+    comparison per batch; on the CPU tiers nothing is ever copied."""
+    layers, optimizer = model.layers, getattr(model, "optimizer", None)
     weights = model.weights
-    key = (device.tier_name(), len(weights), id(optimizer))
-    if getattr(model, "_placed", None) == key:
-        return
+    key = (tuple(map(id, layers)), FUSE, device.tier_name(), len(weights), id(optimizer))
+    cached = getattr(model, "_plan_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     for w in weights:
         w.data = device.to_device(w.data)
     if optimizer is not None:
         optimizer.map_slots(device.to_device)
-    model._placed = key
+    model._plan_cache = (key, steps(layers))
+    return model._plan_cache[1]

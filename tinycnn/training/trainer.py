@@ -59,8 +59,7 @@ class Trainer:
         return x, batches.check_targets(x, y, what)
 
     def _loss_and_predictions(self, x, y, training):
-        plan.place(self)
-        loss, out = plan.loss_and_predictions(plan.steps(self.layers), plan.batch(x), y, self.loss, training)
+        loss, out = plan.loss_and_predictions(plan.for_model(self), plan.batch(x), y, self.loss, training)
         for layer in self.layers:
             for penalty in layer.regularization_losses():
                 loss = loss + penalty
@@ -93,9 +92,8 @@ class Trainer:
         return self._batch_logs(float(loss.data), y, y_pred)
 
     def _predict_step(self, x):
-        plan.place(self)
         with no_grad():
-            return plan.to_host(plan.run(plan.steps(self.layers), plan.batch(x), training=False))
+            return plan.to_host(plan.run(plan.for_model(self), plan.batch(x), training=False))
 
     def _format(self, logs: dict, return_dict: bool):
         if return_dict:
