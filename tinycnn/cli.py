@@ -128,10 +128,10 @@ def cmd_train(args) -> None:
     model.save(out / "model.npz")
     (out / "history.json").write_text(json.dumps(history.history, indent=1))
     (out / "classes.json").write_text(json.dumps(class_names))
-    predictions = model.predict(xt[:32])
+    predictions = model.predict(xt[:32], verbose=0)
     plot.training_curves(history, path=out / "curves.png")
     plot.prediction_grid(xt[:32], yt[:32], predictions, class_names, path=out / "predictions.png")
-    plot.confusion_matrix(yt, model.predict(xt), class_names, path=out / "confusion.png")
+    plot.confusion_matrix(yt, model.predict(xt, verbose=0), class_names, path=out / "confusion.png")
     print(f"trained in {seconds:.1f} s; wrote {out}/ (model.npz, best.weights.npz, history.csv, history.json, "
           "curves.png, predictions.png, confusion.png)")
     print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
@@ -152,14 +152,13 @@ def cmd_evaluate(args) -> None:
 def read_image(path: Path, shape) -> np.ndarray:
     """One image file as float32 (H, W, C) in [0, 1], resized and converted to the model's
     input size and channels."""
-    from PIL import Image
+    from .preprocessing.image import img_to_array, load_img
     if not path.exists():
         raise UsageError(f"image not found: {path}")
     height, width, channels = shape
-    with Image.open(path) as image:
-        image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-        array = np.asarray(image, dtype=np.float32) / 255.0
-    return array[..., None] if channels == 1 else array
+    image = load_img(path, color_mode="grayscale" if channels == 1 else "rgb", target_size=(height, width),
+                     interpolation="bilinear")
+    return img_to_array(image) / 255.0
 
 
 def cmd_predict(args) -> None:
@@ -167,7 +166,7 @@ def cmd_predict(args) -> None:
     classes_file = Path(args.model).with_name("classes.json")
     class_names = json.loads(classes_file.read_text()) if classes_file.exists() else None
     images = np.stack([read_image(Path(p), model.input_shape[1:]) for p in args.images])
-    for path, probabilities in zip(args.images, model.predict(images)):
+    for path, probabilities in zip(args.images, model.predict(images, verbose=0)):
         k = int(np.argmax(probabilities))
         name = class_names[k] if class_names else str(k)
         print(f"{path}: {name} ({probabilities[k]:.3f})")

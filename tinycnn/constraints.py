@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-EPSILON = 1e-7
+from .backend import EPSILON  # Keras's backend epsilon
 
 
 class MaxNorm:

@@ -12,12 +12,11 @@ import math
 import numpy as np
 
 from . import utils
+from .backend import EPSILON  # Keras's backend epsilon
 from .kernels.geometry import plan_2d
 from .ops import activations, arithmetic, conv, dropout as dropout_ops, linalg, losses, pooling
 from .ops import device, normalization, reduction, shape as shape_ops
 from .tensor import Tensor, to_float_array
-
-EPSILON = 1e-7  # Keras's backend epsilon, used to clip probabilities
 
 
 def tensor(value, op: str, dtype=None) -> Tensor:

@@ -7,6 +7,8 @@ as Keras's ``Model`` inherits its trainer), and its files are :mod:`tinycnn.savi
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import layers as layers_mod
@@ -100,6 +102,17 @@ class Sequential(Trainer):
             return plan.run(plan.steps(self._layers), x, training)
         x = self._check_inputs(x, "call")
         return plan.run(plan.for_model(self), plan.batch(x), training)
+
+    def predict_classes(self, x, batch_size=32, verbose=0) -> np.ndarray:
+        """Keras 2's class indices: the argmax of each output, or ``output > 0.5`` for a
+        single (sigmoid) output."""
+        warnings.warn("`model.predict_classes()` is deprecated; use `np.argmax(model.predict(x), axis=-1)` "
+                      "(softmax output) or `(model.predict(x) > 0.5).astype('int32')` (sigmoid output)",
+                      UserWarning, stacklevel=2)
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.shape[-1] > 1:
+            return probabilities.argmax(axis=-1)
+        return (probabilities > 0.5).astype("int32")
 
     def plan(self, print_fn=None) -> list:
         """Print (and return) the steps the model runs, fusions shown (see :mod:`tinycnn.plan`)."""

@@ -22,9 +22,8 @@ import numbers
 
 import numpy as np
 
+from .backend import EPSILON  # Keras's backend epsilon
 from .ops import device, updates
-
-EPSILON = 1e-7  # Keras's backend epsilon
 
 
 def _number(value, what, owner, low=None, high=None):

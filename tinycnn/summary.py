@@ -13,12 +13,10 @@ def print_summary(model, print_fn=print) -> None:
     print_fn(rule)
     print_fn(f"{'Layer (type)':<{WIDTHS[0]}}{'Output Shape':<{WIDTHS[1]}}{'Param #':>{WIDTHS[2]}}")
     print_fn("=" * sum(WIDTHS))
-    for i, layer in enumerate(model.layers):
+    for layer in model.layers:
         name = f"{layer.name} ({type(layer).__name__})"
         print_fn(f"{name:<{WIDTHS[0]}}{shape_str(layer.output_shape):<{WIDTHS[1]}}"
                  f"{layer.count_params():>{WIDTHS[2]},}")
-        if i < len(model.layers) - 1:
-            print_fn("")
     print_fn("=" * sum(WIDTHS))
     total = model.count_params()
     trainable = sum(w.size for w in model.trainable_weights)

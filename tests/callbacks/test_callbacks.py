@@ -133,10 +133,10 @@ def test_checkpoint_save_best_only_saves_on_improvement_with_keras_messages(tmp_
     assert model.saved == [("model", "best.npz"), ("model", "best.npz")]
     assert checkpoint.best == 0.4
     assert capsys.readouterr().out == (
-        f"\nEpoch 1: val_loss improved from inf to 0.51235, saving model to {path}\n"
-        "\nEpoch 2: val_loss did not improve from 0.51235\n"
-        f"\nEpoch 3: val_loss improved from 0.51235 to 0.40000, saving model to {path}\n"
-        "\nEpoch 4: val_loss did not improve from 0.40000\n")
+        f"\nEpoch 00001: val_loss improved from inf to 0.51235, saving model to {path}\n"
+        "\nEpoch 00002: val_loss did not improve from 0.51235\n"
+        f"\nEpoch 00003: val_loss improved from 0.51235 to 0.40000, saving model to {path}\n"
+        "\nEpoch 00004: val_loss did not improve from 0.40000\n")
 
 
 def test_checkpoint_filepath_template_uses_one_based_epochs_and_log_keys(tmp_path):
@@ -151,7 +151,7 @@ def test_checkpoint_filepath_template_uses_one_based_epochs_and_log_keys(tmp_pat
 def test_checkpoint_every_epoch_prints_the_plain_saving_message(tmp_path, capsys):
     path = str(tmp_path / "m.npz")
     train([cbs.ModelCheckpoint(path, verbose=1)], [{"val_loss": 1.0}])
-    assert capsys.readouterr().out == f"\nEpoch 1: saving model to {path}\n"
+    assert capsys.readouterr().out == f"\nEpoch 00001: saving model to {path}\n"
 
 
 def test_checkpoint_auto_mode_maximises_accuracy(tmp_path):
@@ -210,7 +210,7 @@ def test_early_stopping_waits_patience_epochs_without_improvement(capsys):
     train([stopper, history], losses_logs([1.0, 0.9, 0.95, 0.92, 0.8, 0.7]))
     assert history.epoch == [0, 1, 2, 3]
     assert stopper.stopped_epoch == 3 and stopper.best == 0.9
-    assert capsys.readouterr().out == "Epoch 4: early stopping\n"
+    assert capsys.readouterr().out == "Epoch 00004: early stopping\n"
 
 
 def test_early_stopping_with_zero_patience_stops_at_the_first_worse_epoch():
@@ -250,7 +250,7 @@ def test_early_stopping_restores_the_best_weights(capsys):
     stopper = cbs.EarlyStopping(patience=2, restore_best_weights=True, verbose=1)
     model = train([stopper], losses_logs([1.0, 0.7, 0.8, 0.9, 0.1]), on_epoch=play_epoch)
     np.testing.assert_array_equal(model.weights[0], [1.0, 1.0])  # epoch index 1 was best
-    assert capsys.readouterr().out == ("Epoch 4: early stopping\n"
+    assert capsys.readouterr().out == ("Epoch 00004: early stopping\n"
                                        "Restoring model weights from the end of the best epoch: 2.\n")
 
 
@@ -283,9 +283,9 @@ def test_reduce_lr_on_plateau_reduces_after_patience_then_cools_down(capsys):
         [0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
     assert model.optimizer.learning_rate == pytest.approx(0.02)
     assert capsys.readouterr().out == (
-        "\nEpoch 3: ReduceLROnPlateau reducing learning rate to 0.05.\n"
-        "\nEpoch 5: ReduceLROnPlateau reducing learning rate to 0.025.\n"
-        "\nEpoch 7: ReduceLROnPlateau reducing learning rate to 0.02.\n")
+        "\nEpoch 00003: ReduceLROnPlateau reducing learning rate to 0.05.\n"
+        "\nEpoch 00005: ReduceLROnPlateau reducing learning rate to 0.025.\n"
+        "\nEpoch 00007: ReduceLROnPlateau reducing learning rate to 0.02.\n")
 
 
 def test_reduce_lr_on_plateau_respects_min_lr_and_min_delta():
@@ -307,7 +307,7 @@ def test_learning_rate_scheduler_sets_the_rate_before_each_epoch(capsys):
           [{}, {}, {}], model=model)
     assert seen == pytest.approx([0.1, 0.05, 0.1 / 3])
     assert history.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.1 / 3])
-    assert "\nEpoch 2: LearningRateScheduler setting learning rate to 0.05.\n" in capsys.readouterr().out
+    assert "\nEpoch 00002: LearningRateScheduler setting learning rate to 0.05.\n" in capsys.readouterr().out
 
 
 def test_learning_rate_scheduler_passes_the_current_rate_to_two_argument_schedules():
@@ -413,7 +413,7 @@ def test_progress_bar_verbose_2_prints_one_summary_line_per_epoch(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 4
     assert re.fullmatch(r"60/60 - \d+s - loss: 0\.7500 - accuracy: 0\.5000 - "
-                        r"val_loss: 1\.0000e-04", lines[1])
+                        r"val_loss: 1\.0000e-04 - \d+s/epoch - \d+(us|ms|s)/step", lines[1])
 
 
 def test_progress_bar_for_a_single_epoch_has_no_epoch_header(capsys):

@@ -311,7 +311,15 @@ WEIGHTS_AFTER_TRAINING_TOL = {"seed000_cifar10": 3e-4}
 # whole-matrix product) picks the other cell than TF and the numpy tier do. That window's gradient then goes to another input, and everything after 3 steps
 # differs by up to 1.5e-2 (weights), 2.7e-3 (predictions). Step 1's gradients agree with the
 # numpy tier's to 1e-6 and the losses of all 3 steps with Keras's to 3e-6.
-NEAR_TIE_TOL = {("seed003_cifar10_small", "numba"): 2e-2}
+# seed000 (the notebook's model, since this wave) on the numba tier: step 1's gradients of the
+# numba and numpy tiers both agree with the reference loops to 1.8e-6 (relative to each
+# weight's largest gradient), with no sign flips, and the losses of all 3 steps agree with
+# Keras's to 1.4e-5. But Adamax's first updates move every weight by about lr * sign(g), and
+# the two 2x2 kernels have 693 and 2211 entries whose gradient is below 1e-6 of the largest
+# (near-dead units): at steps 2 and 3 their sign is a matter of float32 rounding, which the
+# numba tier's direct kernels do in another order than TF (the numpy tier happens to match
+# TF there). After 3 steps the weights differ by up to 1.4e-2, the predictions by 2.6e-4.
+NEAR_TIE_TOL = {("seed003_cifar10_small", "numba"): 2e-2, ("seed000_cifar10", "numba"): 2e-2}
 MODEL_NAMES = ["seed000_cifar10", "seed001_model1", "seed001_model2", "seed002_cifar10_deep",
                "seed003_cifar10_small", "seed004_mnist_mlp", "seed004_mnist_cnn", "mnist_cnn", "cifar10_cnn"]
 

@@ -465,16 +465,16 @@ RELU_SAME = {"padding": "same", "activation": "relu"}
 
 # The zoo's architectures (tinycnn/zoo.py), written again here in Keras terms.
 ARCHITECTURES = {
-    "seed000_cifar10": ((32, 32, 3), [conv(32, (3, 3), **RELU_SAME), pool(), conv(64, (3, 3), **RELU_SAME), pool(),
-                                      conv(128, (3, 3), **RELU_SAME), pool(), FLAT,
+    "seed000_cifar10": ((32, 32, 3), [conv(32, (3, 3), **RELU_SAME), pool(), conv(32, (2, 2), **RELU_SAME), pool(),
+                                      drop(), conv(64, (2, 2), **RELU_SAME), pool(), drop(), FLAT,
                                       dense(512, activation="relu"), drop(), dense(10, activation="softmax")]),
     "seed001_model1": ((32, 32, 3), [conv(32, (5, 5), strides=[2, 2], padding="same"), act("relu"),
                                      conv(32, (5, 5), strides=[2, 2]), act("relu"), pool(), drop(), FLAT,
                                      dense(512), act("relu"), drop(), dense(10), act("softmax")]),
-    "seed001_model2": ((32, 32, 3), [conv(32, (5, 5), strides=[2, 2], padding="same"), act("relu"),
-                                     conv(32, (3, 3), padding="same"), act("relu"), pool(),
-                                     conv(48, (3, 3), strides=[2, 2]), act("relu"), drop(), FLAT,
-                                     dense(512), act("relu"), drop(), dense(10), act("softmax")]),
+    "seed001_model2": ((32, 32, 3), [conv(32, (5, 5), padding="same"), act("relu"), conv(32, (5, 5)), act("relu"),
+                                     pool(), drop(), conv(32, (3, 3)), act("relu"), conv(16, (3, 3)), act("relu"),
+                                     pool(), drop(), FLAT, dense(512), act("relu"), drop(), dense(10),
+                                     act("softmax")]),
     "seed002_cifar10_deep": ((32, 32, 3), [conv(32, (3, 3), **RELU_SAME), drop(), conv(32, (3, 3), **RELU_SAME),
                                            pool(), conv(64, (3, 3), **RELU_SAME), drop(),
                                            conv(64, (3, 3), **RELU_SAME), pool(),
@@ -488,8 +488,8 @@ ARCHITECTURES = {
                                             pool(), conv(64, (2, 2), **RELU_SAME), pool(), drop(), FLAT,
                                             dense(500, activation="relu"), drop(),
                                             dense(10, activation="softmax")]),
-    "seed004_mnist_mlp": ((28, 28), [FLAT, dense(512, activation="relu"), drop(), dense(512, activation="relu"),
-                                     drop(), dense(10, activation="softmax")]),
+    "seed004_mnist_mlp": ((28, 28), [FLAT, dense(512, activation="relu"), dense(512, activation="relu"),
+                                     dense(10, activation="softmax")]),
     "seed004_mnist_cnn": ((28, 28, 1), [conv(32, (3, 3), **RELU_SAME), pool(), conv(64, (3, 3), **RELU_SAME),
                                         pool(), FLAT, dense(64, activation="relu"),
                                         dense(10, activation="softmax")]),
@@ -506,7 +506,7 @@ ARCHITECTURES = {
 TRAINING = {
     "seed000_cifar10": ("Adamax", {"learning_rate": 0.002}),
     "seed001_model1": ("RMSprop", {"learning_rate": 0.0005}),          # notebook: decay=1e-6
-    "seed001_model2": ("RMSprop", {"learning_rate": 0.0005}),          # notebook: decay=1e-6
+    "seed001_model2": ("RMSprop", {"learning_rate": 0.0001}),          # notebook: decay=1e-6
     "seed002_cifar10_deep": ("SGD", {"learning_rate": 0.01, "momentum": 0.9}),  # notebook: decay=0.01/25
     "seed003_cifar10_small": ("RMSprop", {}),
     "seed004_mnist_mlp": ("RMSprop", {}),

@@ -40,7 +40,7 @@ class LearningRateScheduler(Callback):
                              f"{learning_rate!r} for epoch {epoch}")
         self.model.optimizer.learning_rate = float(learning_rate)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+            print(f"\nEpoch {epoch + 1:05d}: LearningRateScheduler setting learning rate to "
                   f"{float(learning_rate)}.")
 
     def on_epoch_end(self, epoch, logs=None):

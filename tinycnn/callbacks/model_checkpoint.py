@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from .monitor import MonitorCallback
 
@@ -13,15 +14,23 @@ class ModelCheckpoint(MonitorCallback):
     ``filepath`` may hold ``{epoch:02d}`` (1-based, as Keras) and any log key, e.g.
     ``'weights.{epoch:02d}-{val_loss:.2f}.npz'``. With ``save_best_only`` it saves only
     when ``monitor`` improves on the best value seen (``mode``: 'min', 'max' or 'auto');
-    when the logs lack ``monitor`` it warns and saves, as Keras 3 does.
+    when the logs lack ``monitor`` it warns and saves, as Keras 3 does. Keras 2's
+    ``period=n`` (deprecated there too) saves at the end of every n-th epoch only. Messages
+    are Keras 2's (``Epoch 00001: val_loss improved from ...``), as in the seed notebooks.
     The model's own ``save`` / ``save_weights`` write atomically, so an interrupted save
     never damages the previous file.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+                 initial_value_threshold=None, period=None):
         super().__init__(monitor, mode)
+        if period is not None:
+            warnings.warn("`period` argument is deprecated. Please use `save_freq` to specify the "
+                          "frequency in number of batches seen.", UserWarning, stacklevel=2)
+            if not (isinstance(period, int) and period > 0):
+                raise ValueError(f"ModelCheckpoint: period must be a positive number of epochs, got {period!r}")
+        self.period = period or 1
         self.filepath = os.fspath(filepath)
         self.verbose = verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
@@ -45,7 +54,7 @@ class ModelCheckpoint(MonitorCallback):
             self._save(self._epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.save_freq == "epoch":
+        if self.save_freq == "epoch" and (epoch + 1) % self.period == 0:
             self._save(epoch, None, logs)
 
     def file_path(self, epoch, batch, logs) -> str:
@@ -66,15 +75,15 @@ class ModelCheckpoint(MonitorCallback):
         if current is not None:  # without the monitored value Keras 3 saves anyway
             if not self._is_improvement(current, self.best):
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                    print(f"\nEpoch {epoch + 1:05d}: {self.monitor} did not improve from "
                           f"{self.best:.5f}")
                 return
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                print(f"\nEpoch {epoch + 1:05d}: {self.monitor} improved from {self.best:.5f} to "
                       f"{current:.5f}, saving model to {path}")
             self.best = current
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print(f"\nEpoch {epoch + 1:05d}: saving model to {path}")
         if os.path.isdir(path):
             raise IsADirectoryError(f"ModelCheckpoint: the filepath {path!r} is an existing "
                                     "directory; give a file name")

@@ -54,7 +54,8 @@ class Progbar:
     ``interval`` seconds:  ``12/60 [=====>....] - ETA: 3s - loss: 0.5012``, and ends with
     ``60/60 [==========] - 2s 33ms/step - loss: ...``. Where the output cannot be redrawn (a
     log file, CI) it writes only that final line. ``verbose=2`` writes one line at the end:
-    ``60/60 - 2s - loss: ...``. The values shown are the ones given, as they are.
+    ``60/60 - 2s - loss: ... - 2s/epoch - 33ms/step`` (TensorFlow 2's Keras). The values
+    shown are the ones given, as they are.
     """
 
     def __init__(self, target, width=30, verbose=1, interval=0.05, unit_name="step"):
@@ -78,7 +79,9 @@ class Progbar:
             self._last_update = now
         elif self.verbose == 2 and finalize:
             elapsed = now - self._start
-            sys.stdout.write(f"{self._count(current)} - {elapsed:.0f}s{self._metrics()}\n")
+            per_step = _format_per_step(elapsed / current if current else 0.0, self.unit_name)
+            sys.stdout.write(f"{self._count(current)} - {elapsed:.0f}s{self._metrics()} - {elapsed:.0f}s/epoch"
+                             f" - {per_step}\n")
             sys.stdout.flush()
 
     def _count(self, current):

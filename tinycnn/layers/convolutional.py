@@ -3,13 +3,8 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..kernels.geometry import check_padding, pair, window_geometry
-from .base import serialize
+from .base import check_channels_last, serialize
 from .core import WithActivation
-
-
-def check_channels_last(data_format, layer: str) -> None:
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{layer}: only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
 
 
 class Conv2D(WithActivation):
@@ -71,3 +66,7 @@ class Conv2D(WithActivation):
 
 
 Convolution2D = Conv2D  # Keras 1 name still seen in old notebooks
+
+# Keras 2 also exported the pooling layers from keras.layers.convolutional.
+from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D,  # noqa: E402,F401
+                      GlobalMaxPool2D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)

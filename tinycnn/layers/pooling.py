@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..kernels.geometry import check_padding, pair, window_geometry
-from .base import Layer
-from .convolutional import check_channels_last
+from .base import Layer, check_channels_last
 
 
 class Pooling2D(Layer):

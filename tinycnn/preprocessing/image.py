@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from .. import utils
+from .image_files import array_to_img, img_to_array, load_img  # noqa: F401  (Keras's keras.preprocessing.image)
 
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 TRANSFORM_KEYS = ("theta", "tx", "ty", "zx", "zy", "flip_horizontal", "flip_vertical")

@@ -14,6 +14,8 @@ validation, the test hooks of the same callbacks; ``evaluate`` the test hooks an
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import callbacks as callbacks_mod
@@ -138,6 +140,9 @@ class Trainer:
         if epochs < initial_epoch:
             raise ValueError(f"fit: epochs ({epochs}) is less than initial_epoch ({initial_epoch})")
         if x is not None and batches.is_batch_iterator(x):
+            if validation_split:
+                raise ValueError("fit: validation_split is only supported for arrays, not for a generator "
+                                 "or iterator of batches; pass validation_data=(x_val, y_val) instead")
             epoch_batches, steps = batches.iterator_batches(
                 x, steps_per_epoch, lambda xb, yb: self._checked(xb, yb, "fit"))
         else:
@@ -148,10 +153,10 @@ class Trainer:
                 (x, y), validation_data = batches.split_validation(x, y, validation_split)
             epoch_batches = batches.array_batches(x, y, batch_size, shuffle)
             steps = -(-len(x) // batch_size)
+        validation = None
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            x_val, y_val = self._checked(*validation_data, "fit (validation_data)")
+            validation = self._test_batches(validation_data, None, validation_batch_size or batch_size,
+                                            validation_steps, "fit (validation_data)")
 
         history = callbacks_mod.History()
         cbs = callbacks_mod.CallbackList(
@@ -162,8 +167,8 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
             logs = self._fit_epoch(epoch, epoch_batches, cbs)
-            if validation_data is not None and not self.stop_training:
-                val = self._evaluate(x_val, y_val, validation_batch_size or batch_size, cbs)
+            if validation is not None and not self.stop_training:
+                val = self._evaluate(validation, cbs)
                 logs.update({f"val_{key}": value for key, value in val.items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -198,40 +203,91 @@ class Trainer:
         return callbacks_mod.CallbackList(progbar + list(callbacks or []), model=self, epochs=1,
                                           steps=steps, verbose=verbose)
 
-    @blas_scope
-    def evaluate(self, x, y, batch_size=None, verbose="auto", return_dict=False, callbacks=None):
-        """Loss and metrics over the data in inference mode, batch-size-weighted."""
-        self._require_compiled("evaluate")
-        x, y = self._checked(x, y, "evaluate")
-        batch_size = batch_size or 32
-        cbs = self._callbacks(callbacks, verbose, len(batches.slices(len(x), batch_size)))
-        return self._format(self._evaluate(x, y, batch_size, cbs), return_dict)
+    def _test_batches(self, x, y, batch_size, steps, what):
+        """``(epoch function, steps)`` of checked ``(x, y)`` batches: slices of arrays (``x``
+        and ``y``, or ``x`` a tuple ``(x, y)``), or ``steps`` batches of an iterator."""
+        if batches.is_batch_iterator(x):
+            return batches.iterator_batches(x, steps, lambda xb, yb: self._checked(xb, yb, what), what)
+        if y is None:
+            if not isinstance(x, (tuple, list)) or len(x) != 2:
+                raise ValueError(f"{what}: give x and y, a tuple (x, y), or an iterator of (x, y) batches")
+            x, y = x
+        x, y = self._checked(x, y, what)
+        return batches.array_batches(x, y, batch_size, shuffle=False), len(batches.slices(len(x), batch_size))
 
-    def _evaluate(self, x, y, batch_size, cbs) -> dict:
+    @blas_scope
+    def evaluate(self, x, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None, steps=None):
+        """Loss and metrics over the data in inference mode, batch-size-weighted; ``x`` (and
+        ``y``) arrays, or an iterator of ``(x, y)`` batches (``steps`` of them)."""
+        self._require_compiled("evaluate")
+        test = self._test_batches(x, y, batch_size or 32, steps, "evaluate")
+        return self._format(self._evaluate(test, self._callbacks(callbacks, verbose, test[1])), return_dict)
+
+    def _evaluate(self, test, cbs) -> dict:
+        epoch_batches, _ = test
         cbs.on_test_begin({})
-        totals, logs = {}, {}
-        for step, (start, stop) in enumerate(batches.slices(len(x), batch_size)):
+        totals, logs, seen = {}, {}, 0
+        for step, (xb, yb) in enumerate(epoch_batches()):
             cbs.on_test_batch_begin(step, {})
-            for key, value in self._test_step(x[start:stop], y[start:stop]).items():
-                totals[key] = totals.get(key, 0.0) + value * (stop - start)
-            logs = {key: total / stop for key, total in totals.items()}
+            seen += len(xb)
+            for key, value in self._test_step(xb, yb).items():
+                totals[key] = totals.get(key, 0.0) + value * len(xb)
+            logs = {key: total / seen for key, total in totals.items()}
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         return logs
 
+    def _input_batches(self, x, batch_size, steps):
+        """``(batches, count)`` of model inputs: slices of an array, or ``steps`` batches of
+        an iterator (whose items may be ``(x, y)`` pairs: the x is taken)."""
+        if not batches.is_batch_iterator(x):
+            x = self._check_inputs(x, "predict")
+            spans = batches.slices(len(x), batch_size)
+            return (x[start:stop] for start, stop in spans), len(spans)
+        if steps is None:
+            if not hasattr(x, "__len__"):
+                raise ValueError("predict: steps is needed when x is a generator without a length")
+            steps = len(x)
+        stream = iter(x)
+        items = (next(stream) for _ in range(steps))
+        return (self._check_inputs(item[0] if isinstance(item, (tuple, list)) else item, "predict")
+                for item in items), steps
+
     @blas_scope
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None) -> np.ndarray:
-        """The model's outputs in inference mode, computed batch by batch."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
+        """The model's outputs in inference mode, computed batch by batch; ``x`` an array or
+        an iterator of batches (``steps`` of them)."""
         if not self.layers:
             raise ValueError("predict: the model has no layers yet")
-        x = self._check_inputs(x, "predict")
-        spans = batches.slices(len(x), batch_size or 32)
-        cbs = self._callbacks(callbacks, verbose, len(spans))
+        inputs, count = self._input_batches(x, batch_size or 32, steps)
+        cbs = self._callbacks(callbacks, verbose, count)
         cbs.on_predict_begin({})
         outputs = []
-        for step, (start, stop) in enumerate(spans):
+        for step, xb in enumerate(inputs):
             cbs.on_predict_batch_begin(step, {})
-            outputs.append(self._predict_step(x[start:stop]))
+            outputs.append(self._predict_step(xb))
             cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end({})
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape[1:]), np.float32)
+
+    # ----- Keras 2's generator methods (deprecated there, still in the notebooks) ------------
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, initial_epoch=0, **ignored):
+        _deprecated("fit")
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, verbose=0, callbacks=None, **ignored):
+        _deprecated("evaluate")
+        return self.evaluate(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+    def predict_generator(self, generator, steps=None, verbose=0, callbacks=None, **ignored):
+        _deprecated("predict")
+        return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+
+def _deprecated(method: str) -> None:
+    """Keras 2.4's warning for its ``*_generator`` methods."""
+    warnings.warn(f"`Model.{method}_generator` is deprecated and will be removed in a future version. "
+                  f"Please use `Model.{method}`, which supports generators.", UserWarning, stacklevel=3)
