@@ -22,13 +22,18 @@ Writing (:func:`save_weights`) produces Keras 3's layout, which Keras 3's
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import defaultdict
 
 import numpy as np
 
+from . import keras_config
+from .files import atomic_write
+
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+KERAS_VERSION = "3.15.1"  # the Keras whose file layouts tinycnn writes (and tests against)
 
 
 def _h5py():
@@ -91,9 +96,10 @@ def _read_keras3(root) -> dict:
 
 
 def read(path) -> tuple[str, object]:
-    """``('keras2', [(name, arrays), ...])`` or ``('keras3', {key: arrays})`` from a file."""
+    """``('keras2', [(name, arrays), ...])`` or ``('keras3', {key: arrays})`` from a file
+    (a path, or an open binary file such as a ``.keras`` archive's member)."""
     h5py = _h5py()
-    path = os.fspath(path)
+    path = path if hasattr(path, "read") else os.fspath(path)
     with h5py.File(path, "r") as handle:
         root = handle["model_weights"] if "model_weights" in handle else handle
         if "layer_names" in root.attrs:
@@ -157,25 +163,57 @@ def load_weights(model, path) -> None:
         layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(arrays, layer.weights)])
 
 
+def write_weights(handle, model) -> None:
+    """Keras 3's weights layout into the open HDF5 file (or group) ``handle``."""
+    layers = handle.create_group("layers")
+    for layer, key in zip(model.layers, keras3_keys(model.layers)):
+        variables = layers.create_group(key).create_group("vars")
+        variables.attrs["name"] = layer.name
+        for i, w in enumerate(layer.get_weights()):
+            variables.create_dataset(str(i), data=w)
+    handle.create_group("vars").attrs["name"] = model.name
+
+
 def save_weights(model, path) -> None:
-    """Write ``model``'s weights in Keras 3's ``.weights.h5`` layout (written to a temporary
-    file in the same folder, then moved over ``path``)."""
+    """Write ``model``'s weights in Keras 3's ``.weights.h5`` layout, atomically."""
     h5py = _h5py()
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
+    with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as handle:
-            layers = handle.create_group("layers")
-            for layer, key in zip(model.layers, keras3_keys(model.layers)):
-                variables = layers.create_group(key).create_group("vars")
-                variables.attrs["name"] = layer.name
-                for i, w in enumerate(layer.weights):
-                    variables.create_dataset(str(i), data=w.data)
-            handle.create_group("vars").attrs["name"] = model.name
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+            write_weights(handle, model)
+
+
+def save_model(model, path) -> None:
+    """The whole model in Keras's legacy HDF5 format (``model.save('x.h5')``), which
+    ``keras.models.load_model`` reads: the architecture as JSON in the ``model_config``
+    attribute, and the weights under ``model_weights`` as Keras 2 writes them (attribute
+    ``layer_names``; per layer a group with ``weight_names`` and one dataset per weight)."""
+    h5py = _h5py()
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w") as handle:
+            handle.attrs["keras_version"] = KERAS_VERSION
+            handle.attrs["backend"] = "tensorflow"
+            handle.attrs["model_config"] = json.dumps(keras_config.to_keras(model, keras3=False))
+            weights = handle.create_group("model_weights")
+            weights.attrs["keras_version"] = KERAS_VERSION
+            weights.attrs["backend"] = "tensorflow"
+            weights.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
+            for layer in model.layers:
+                group = weights.create_group(layer.name)
+                names = [f"{layer.name}/{w.name.rpartition('/')[2]}:0" for w in layer.weights]
+                group.attrs["weight_names"] = [n.encode("utf8") for n in names]
+                for name, value in zip(names, layer.get_weights()):
+                    group.create_dataset(name, data=value)
+
+
+def load_model(path, sequential):
+    """A model from a Keras legacy ``.h5`` full-model file: ``sequential`` (the Sequential
+    class) built from its ``model_config``, then its weights."""
+    h5py = _h5py()
+    with h5py.File(os.fspath(path), "r") as handle:
+        config = handle.attrs.get("model_config")
+    if config is None:
+        raise ValueError(f"load_model: {os.fspath(path)!r} is a Keras weights file, not a whole model "
+                         "(no 'model_config' attribute); build the model in code and call load_weights")
+    model = keras_config.from_keras(json.loads(_text(config)), "load_model", sequential)
+    load_weights(model, path)
+    return model

@@ -182,8 +182,9 @@ class Sequential(Trainer):
         return model
 
     def save(self, filepath) -> None:
-        """Architecture, weights, compile settings and optimizer state in tinycnn's ``.npz``
-        format, whatever the extension; :func:`load_model` resumes training exactly."""
+        """The whole model: Keras's legacy HDF5 for a ``.h5`` / ``.hdf5`` name, Keras 3's zip
+        for ``.keras``, else tinycnn's ``.npz`` archive with compile settings and optimizer
+        state (see :func:`tinycnn.saving.save_model`)."""
         self._require_built("save")
         saving.save_model(self, filepath)
 
@@ -202,4 +203,4 @@ class Sequential(Trainer):
 def load_model(filepath) -> Sequential:
     """Rebuild a model written by ``model.save``: architecture, weights, and (when it was
     compiled) optimizer, loss, metrics and optimizer state."""
-    return saving.load_model(filepath, Sequential.from_config)
+    return saving.load_model(filepath, Sequential)

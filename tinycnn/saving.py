@@ -2,20 +2,19 @@
 
 Arrays are stored under plain keys; the description (architecture, compile settings,
 names of the arrays) is JSON stored as a uint8 array under ``__tinycnn__``, so every file
-loads with ``numpy.load(path, allow_pickle=False)``. Writes are atomic: the archive is
-written to a temporary file in the same folder and moved over the target only once it is
-complete, so an interrupted save never damages the previous file.
+loads with ``numpy.load(path, allow_pickle=False)``. Writes are atomic
+(:func:`tinycnn.files.atomic_write`): an interrupted save never damages the previous file.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import losses, optimizers
+from .files import atomic_write
 
 META_KEY = "__tinycnn__"
 FORMAT_VERSION = 1
@@ -23,22 +22,11 @@ FORMAT_VERSION = 1
 
 def write_archive(path, meta: dict, arrays: dict) -> None:
     """Atomically write ``arrays`` and the JSON-able ``meta`` to ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     payload = {META_KEY: np.frombuffer(json.dumps({**meta, "version": FORMAT_VERSION}).encode(), np.uint8)}
     payload.update(arrays)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_write(path) as tmp:
+        with open(tmp, "wb") as handle:
             np.savez(handle, **payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_archive(path, what: str) -> tuple[dict, dict]:
@@ -120,8 +108,19 @@ def set_weights_from(model, layout, arrays, what) -> None:
 
 
 def save_model(model, filepath) -> None:
-    """Architecture, weights, compile settings and optimizer state, so that
-    :func:`load_model` resumes training exactly. Always tinycnn's ``.npz`` format."""
+    """The whole model. By the file name, as Keras: ``.h5`` / ``.hdf5`` Keras's legacy HDF5
+    model, ``.keras`` Keras 3's zip (both load in Keras; they hold the architecture and the
+    weights), anything else tinycnn's ``.npz`` archive, which also keeps the compile
+    settings and optimizer state, so that :func:`load_model` resumes training exactly."""
+    name = str(os.fspath(filepath)).lower()
+    if name.endswith((".h5", ".hdf5")):
+        from . import keras_h5
+        keras_h5.save_model(model, filepath)
+        return
+    if name.endswith(".keras"):
+        from . import keras_zip
+        keras_zip.save_model(model, filepath)
+        return
     meta = {"kind": "model", "model": model.get_config(), "layers": weight_layout(model),
             "input_shape": list(model.input_shape[1:])}
     arrays = weight_arrays(model)
@@ -132,14 +131,23 @@ def save_model(model, filepath) -> None:
     write_archive(filepath, meta, arrays)
 
 
-def load_model(filepath, from_config):
-    """Rebuild a model written by :func:`save_model` with ``from_config(architecture)``:
-    weights, and (when it was compiled) optimizer, loss, metrics and optimizer state."""
+def load_model(filepath, sequential):
+    """Rebuild a model written by :func:`save_model` (or by Keras: a ``.h5`` whole model or a
+    ``.keras`` file, recognised by their content) as a ``sequential`` (the Sequential class):
+    weights, and for tinycnn's archive of a compiled model also optimizer, loss, metrics and
+    optimizer state."""
+    path = os.fspath(filepath)
+    if os.path.exists(path):
+        from . import keras_h5, keras_zip
+        if keras_h5.is_hdf5(path):
+            return keras_h5.load_model(path, sequential)
+        if keras_zip.is_keras_zip(path):
+            return keras_zip.load_model(path, sequential)
     meta, arrays = read_archive(filepath, "load_model")
     if meta.get("kind") != "model":
         raise ValueError(f"load_model: {filepath!r} holds only weights; build the model in code and "
                          "call model.load_weights(path)")
-    model = from_config(meta["model"])
+    model = sequential.from_config(meta["model"])
     model.build((None, *meta["input_shape"]))
     set_weights_from(model, meta["layers"], arrays, "load_model")
     if "compile" in meta:

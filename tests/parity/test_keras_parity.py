@@ -475,11 +475,14 @@ def test_save_weights_picks_the_format_by_extension_and_load_by_content(tmp_path
         other = build()
         other.load_weights(renamed)
         np.testing.assert_array_equal(other.predict(a["x"]), model.predict(a["x"]))
-    # model.save stays tinycnn's archive whatever the extension
+    # model.save: Keras's legacy HDF5 model for a .h5 name (as Keras), tinycnn's archive for others
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
-    model.save(tmp_path / "model.h5")
-    assert zipfile.is_zipfile(tmp_path / "model.h5")
-    np.testing.assert_array_equal(tinycnn.load_model(tmp_path / "model.h5").predict(a["x"]), model.predict(a["x"]))
+    for filename, is_h5 in (("model.h5", True), ("model.bin", False)):
+        model.save(tmp_path / filename)
+        assert keras_h5.is_hdf5(tmp_path / filename) == is_h5
+        assert zipfile.is_zipfile(tmp_path / filename) == (not is_h5)
+        np.testing.assert_array_equal(tinycnn.load_model(tmp_path / filename).predict(a["x"]),
+                                      model.predict(a["x"]))
 
 
 def _variant(spec, index, **changes):
