@@ -41,9 +41,9 @@ def test_validation_split_takes_the_last_samples():
 
 def test_an_iterator_gives_steps_per_epoch_checked_batches():
     stream = iter([(np.zeros((2, 1)), np.zeros(2))] * 5)
-    epoch, steps = batches.iterator_batches(stream, 3, lambda xb, yb: (xb + 1, yb))
+    epoch, steps = batches.iterator_batches(stream, 3, lambda item: (item[0] + 1, item[1]))
     assert steps == 3
     got = list(epoch())
     assert len(got) == 3 and all(np.all(xb == 1) for xb, _ in got)
     with pytest.raises(ValueError, match="steps_per_epoch is needed"):
-        batches.iterator_batches(iter([]), None, lambda xb, yb: (xb, yb))
+        batches.iterator_batches(iter([]), None, lambda item: item)

@@ -5,7 +5,8 @@
 * an iterator of ``(x, y)`` batches (``ImageDataGenerator.flow``, a generator):
   ``steps_per_epoch`` batches per epoch, each checked as it arrives.
 
-The input check is handed in (``check(x, y) -> (x, y)``), so this module needs no model.
+The input check is handed in (``check(item) -> batch``, for each item of a stream), so this
+module needs no model.
 """
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def array_batches(x, y, batch_size, shuffle):
 
 
 def iterator_batches(iterator, steps_per_epoch, check, what="fit"):
-    """``(epoch function, steps per epoch)`` for a stream of batches; ``steps_per_epoch``
-    defaults to the stream's length."""
+    """``(epoch function, steps per epoch)`` for a stream of batches, each item passed
+    through ``check``; ``steps_per_epoch`` defaults to the stream's length."""
     if steps_per_epoch is None:
         if not hasattr(iterator, "__len__"):
             raise ValueError(f"{what}: steps_per_epoch is needed when x is a generator without a length")
@@ -68,8 +69,8 @@ def iterator_batches(iterator, steps_per_epoch, check, what="fit"):
     def epoch():
         for _ in range(steps_per_epoch):
             try:
-                xb, yb = next(stream)
+                item = next(stream)
             except StopIteration:
                 return
-            yield check(xb, yb)
+            yield check(item)
     return epoch, steps_per_epoch

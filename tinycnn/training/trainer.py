@@ -144,7 +144,7 @@ class Trainer:
                 raise ValueError("fit: validation_split is only supported for arrays, not for a generator "
                                  "or iterator of batches; pass validation_data=(x_val, y_val) instead")
             epoch_batches, steps = batches.iterator_batches(
-                x, steps_per_epoch, lambda xb, yb: self._checked(xb, yb, "fit"))
+                x, steps_per_epoch, lambda item: self._checked(*item, "fit"))
         else:
             if x is None or y is None:
                 raise ValueError("fit: give both x and y (or an iterator of (x, y) batches as x)")
@@ -207,7 +207,7 @@ class Trainer:
         """``(epoch function, steps)`` of checked ``(x, y)`` batches: slices of arrays (``x``
         and ``y``, or ``x`` a tuple ``(x, y)``), or ``steps`` batches of an iterator."""
         if batches.is_batch_iterator(x):
-            return batches.iterator_batches(x, steps, lambda xb, yb: self._checked(xb, yb, what), what)
+            return batches.iterator_batches(x, steps, lambda item: self._checked(*item, what), what)
         if y is None:
             if not isinstance(x, (tuple, list)) or len(x) != 2:
                 raise ValueError(f"{what}: give x and y, a tuple (x, y), or an iterator of (x, y) batches")
@@ -244,14 +244,10 @@ class Trainer:
             x = self._check_inputs(x, "predict")
             spans = batches.slices(len(x), batch_size)
             return (x[start:stop] for start, stop in spans), len(spans)
-        if steps is None:
-            if not hasattr(x, "__len__"):
-                raise ValueError("predict: steps is needed when x is a generator without a length")
-            steps = len(x)
-        stream = iter(x)
-        items = (next(stream) for _ in range(steps))
-        return (self._check_inputs(item[0] if isinstance(item, (tuple, list)) else item, "predict")
-                for item in items), steps
+        epoch, count = batches.iterator_batches(
+            x, steps, lambda item: self._check_inputs(item[0] if isinstance(item, (tuple, list)) else item,
+                                                      "predict"), "predict")
+        return epoch(), count
 
     @blas_scope
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
