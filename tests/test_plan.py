@@ -143,6 +143,6 @@ def test_weights_are_placed_and_the_plan_made_once_per_change(monkeypatch):
     plan.for_model(model)
     assert moved == [(3, 2), (2,)] * 2
     model.add(Activation("relu"))                 # a new layer: a new plan
-    assert plan.for_model(model) == [(model.layers[0], model.layers[1], None)]
+    assert plan.for_model(model).segments[0].steps == [(model.layers[0], model.layers[1], None)]
     monkeypatch.setattr(plan, "FUSE", False)
-    assert len(plan.for_model(model)) == 2
+    assert len(plan.for_model(model).segments[0].steps) == 2

@@ -59,6 +59,14 @@ def neg(x):
     return arithmetic.Neg.apply(tensor(x, "neg"))
 
 
+def maximum(x, y):
+    return arithmetic.Maximum.apply(*_pair_of_tensors(x, y, "maximum"))
+
+
+def minimum(x, y):
+    return arithmetic.Minimum.apply(*_pair_of_tensors(x, y, "minimum"))
+
+
 def pow(x, exponent):
     if not np.isscalar(exponent):
         raise TypeError(f"pow: the exponent must be a number, got {type(exponent).__name__}")
@@ -145,6 +153,21 @@ def transpose(x, axes=None):
 
 def getitem(x, index):
     return shape_ops.GetItem.apply(tensor(x, "getitem"), index=index)
+
+
+def concatenate(xs, axis=-1):
+    """The tensors of ``xs`` joined along ``axis``; every other axis must agree."""
+    xs = [tensor(x, "concatenate") for x in xs]
+    if not xs:
+        raise ValueError("concatenate: give at least one tensor")
+    ndim = xs[0].ndim
+    if any(x.ndim != ndim for x in xs) or not -ndim <= axis < ndim:
+        raise ValueError(f"concatenate: axis {axis} needs tensors of one rank, got shapes {[x.shape for x in xs]}")
+    axis %= ndim
+    others = {x.shape[:axis] + x.shape[axis + 1:] for x in xs}
+    if len(others) > 1:
+        raise ValueError(f"concatenate: shapes {[x.shape for x in xs]} differ outside axis {axis}")
+    return shape_ops.Concatenate.apply(*xs, axis=axis)
 
 
 def flatten(x):

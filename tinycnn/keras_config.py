@@ -1,4 +1,4 @@
-"""A Sequential model's architecture in Keras's own terms, both ways.
+"""A model's architecture in Keras's own terms, both ways (Sequential and functional).
 
 Keras describes a model as ``{"class_name": "Sequential", "config": {"name": ...,
 "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [None, 32, 32, 3], ...}},
@@ -20,10 +20,12 @@ from __future__ import annotations
 import inspect
 import re
 
+from . import graph
 from . import layers as layers_mod
 
 SUPPORTED = ("Conv2D", "Dense", "Activation", "ReLU", "Dropout", "Flatten", "MaxPooling2D",
-             "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization")
+             "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization",
+             "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
 # Keras arguments that tinycnn does not take, with the one value it supports
 FIXED = {"data_format": ("channels_last", None), "dilation_rate": ([1, 1], (1, 1), 1), "groups": (1,),
          "keepdims": (False,), "noise_shape": (None,), "threshold": (0, 0.0), "sparse": (False, None),
@@ -60,28 +62,33 @@ def _tinycnn_object(value):
 def to_keras(model, keras3=True) -> dict:
     """``model``'s architecture as Keras's model config (Keras 3's form, or with
     ``keras3=False`` Keras 2's, which the legacy ``.h5`` format stores)."""
-    entries = [_input_entry(model, keras3)]
-    for layer in model.layers:
-        if type(layer).__name__ not in SUPPORTED:
-            raise ValueError(f'saving for Keras: layer "{layer.name}" ({type(layer).__name__}) has no Keras '
-                             f"equivalent tinycnn can write; supported: {', '.join(SUPPORTED)}")
-        config = {k: v for k, v in layer.get_config().items() if k != "input_shape"}
-        for key in OBJECT_KEYS:
-            if key in config:
-                config[key] = _keras_object(config[key], key)
-        if type(layer).__name__ in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten",
-                                    "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-            config["data_format"] = "channels_last"
-        if type(layer).__name__ == "Conv2D":
-            config.update(dilation_rate=[1, 1], groups=1)
-        entries.append(_entry(type(layer).__name__, config, keras3))
+    if type(model).__name__ != "Sequential":
+        return _functional_to_keras(model, keras3)
+    entries = [_input_entry(model.input_shape, "input_layer", keras3)]
+    entries += [_entry(type(layer).__name__, _layer_config(layer), keras3) for layer in model.layers]
     return _entry("Sequential", {"name": model.name, "layers": entries}, keras3, module="keras")
 
 
-def _input_entry(model, keras3) -> dict:
-    shape = [None, *model.input_shape[1:]]
+def _layer_config(layer) -> dict:
+    """A layer's config as Keras writes it."""
+    if type(layer).__name__ not in SUPPORTED:
+        raise ValueError(f'saving for Keras: layer "{layer.name}" ({type(layer).__name__}) has no Keras '
+                         f"equivalent tinycnn can write; supported: {', '.join(SUPPORTED)}")
+    config = {k: v for k, v in layer.get_config().items() if k != "input_shape"}
+    for key in OBJECT_KEYS:
+        if key in config:
+            config[key] = _keras_object(config[key], key)
+    if type(layer).__name__ in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten",
+                                "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        config["data_format"] = "channels_last"
+    if type(layer).__name__ == "Conv2D":
+        config.update(dilation_rate=[1, 1], groups=1)
+    return config
+
+
+def _input_entry(shape, name, keras3) -> dict:
     key = "batch_shape" if keras3 else "batch_input_shape"
-    return _entry("InputLayer", {key: shape, "dtype": "float32", "sparse": False, "name": "input_layer"}, keras3)
+    return _entry("InputLayer", {key: [None, *shape[1:]], "dtype": "float32", "sparse": False, "name": name}, keras3)
 
 
 def _entry(class_name, config, keras3, module="keras.layers") -> dict:
@@ -90,23 +97,87 @@ def _entry(class_name, config, keras3, module="keras.layers") -> dict:
     return {"module": module, "class_name": class_name, "config": config, "registered_name": None}
 
 
-def from_keras(config: dict, what: str, sequential):
-    """A tinycnn model (``sequential``: the Sequential class) from a Keras model config
-    (Keras 2's or Keras 3's form)."""
-    if config.get("class_name") != "Sequential":
-        raise ValueError(f"{what}: the file holds a Keras {config.get('class_name')!r} model; tinycnn reads "
-                         "Sequential models from Keras files")
+def _functional_to_keras(model, keras3) -> dict:
+    """A graph model as Keras's ``Functional`` config: each layer with the calls that feed
+    it (Keras 2: ``[[name, node, tensor, {}], ...]`` per call; Keras 3: the call's arguments,
+    symbolic tensors written as ``__keras_tensor__`` with their ``keras_history``)."""
+    indices = graph.node_indices(model.nodes)
+    entries = {}
+    for node in model.nodes:
+        layer = node.layer
+        if id(layer) not in entries:
+            entry = (_input_entry(layer.requested_input_shape, layer.name, keras3) if not node.inputs else
+                     _entry(type(layer).__name__, _layer_config(layer), keras3))
+            entries[id(layer)] = {**entry, "name": layer.name, "inbound_nodes": []}
+        if node.inputs:
+            entries[id(layer)]["inbound_nodes"].append(_keras_node(node, indices, keras3))
+    ends = {which: [graph.history(t, indices) for t in tensors]
+            for which, tensors in (("input_layers", model.inputs), ("output_layers", model.outputs))}
+    if keras3:  # Keras 3 writes a single input or output unlisted
+        ends = {which: refs[0] if len(refs) == 1 else refs for which, refs in ends.items()}
+    body = {"name": model.name, "trainable": True, "layers": list(entries.values()), **ends}
+    if not keras3:
+        return {"class_name": "Functional", "config": body}
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "config": body,
+            "registered_name": "Functional"}
+
+
+def _keras_node(node, indices, keras3):
+    refs = [graph.history(t, indices) for t in node.inputs]
+    if not keras3:
+        return [[*ref, {}] for ref in refs]
+    tensors = [{"class_name": "__keras_tensor__", "config": {"shape": list(t.shape), "dtype": "float32",
+                                                            "keras_history": ref}}
+               for t, ref in zip(node.inputs, refs)]
+    return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": {}}
+
+
+def from_keras(config: dict, what: str, classes: dict):
+    """A tinycnn model from a Keras model config (Keras 2's or Keras 3's form): a
+    ``Sequential`` or a ``Functional`` one, made as the class ``classes`` names for it."""
+    kind = config.get("class_name")
+    if kind not in ("Sequential", "Functional", "Model"):
+        raise ValueError(f"{what}: the file holds a Keras {kind!r} model; tinycnn reads Sequential and "
+                         "functional models from Keras files")
     body = config["config"]
-    model = sequential(name=body.get("name"))
-    for entry in body["layers"]:
-        model.add(_layer_from_keras(entry["class_name"], dict(entry["config"]), what))
-    return model
+    if kind == "Sequential":
+        model = classes["Sequential"](name=body.get("name"))
+        for entry in body["layers"]:
+            model.add(_layer_from_keras(entry["class_name"], dict(entry["config"]), what))
+        return model
+    made = {entry["config"]["name"]: (_layer_from_keras(entry["class_name"], dict(entry["config"]), what),
+                                      [_refs(node) for node in entry.get("inbound_nodes", [])])
+            for entry in body["layers"]}
+    inputs, outputs = graph.rebuild(made, _listed(body["input_layers"]), _listed(body["output_layers"]))
+    return classes["Functional"](inputs if len(inputs) > 1 else inputs[0],
+                                 outputs if len(outputs) > 1 else outputs[0], name=body.get("name"))
+
+
+def _listed(refs) -> list:
+    """``[name, node, tensor]`` or a list of them, as a list of them."""
+    return [refs] if refs and isinstance(refs[0], str) else list(refs)
+
+
+def _refs(node) -> list:
+    """The ``[name, node, tensor]`` of every tensor one call read, from either form."""
+    if isinstance(node, dict):  # Keras 3: the call's arguments, tensors anywhere inside
+        found = []
+
+        def walk(value):
+            if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+                found.append(list(value["config"]["keras_history"]))
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    walk(item)
+        walk(node.get("args", []))
+        return found
+    return [list(ref[:3]) for ref in node]
 
 
 def _layer_from_keras(class_name, config, what):
     if class_name == "InputLayer":
         shape = config.get("batch_shape") or config.get("batch_input_shape")
-        return layers_mod.Input(shape=tuple(shape[1:]), name=config.get("name"))
+        return layers_mod.InputLayer(shape=tuple(shape[1:]), name=config.get("name"))
     if class_name not in SUPPORTED:
         raise ValueError(f"{what}: layer {config.get('name')!r} is a Keras {class_name}, which tinycnn does "
                          f"not have; supported: {', '.join(SUPPORTED)}")

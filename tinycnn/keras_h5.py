@@ -205,15 +205,15 @@ def save_model(model, path) -> None:
                     group.create_dataset(name, data=value)
 
 
-def load_model(path, sequential):
-    """A model from a Keras legacy ``.h5`` full-model file: ``sequential`` (the Sequential
-    class) built from its ``model_config``, then its weights."""
+def load_model(path, classes):
+    """A model from a Keras legacy ``.h5`` full-model file: a model (of the class
+    ``classes`` names for its kind) built from its ``model_config``, then its weights."""
     h5py = _h5py()
     with h5py.File(os.fspath(path), "r") as handle:
         config = handle.attrs.get("model_config")
     if config is None:
         raise ValueError(f"load_model: {os.fspath(path)!r} is a Keras weights file, not a whole model "
                          "(no 'model_config' attribute); build the model in code and call load_weights")
-    model = keras_config.from_keras(json.loads(_text(config)), "load_model", sequential)
+    model = keras_config.from_keras(json.loads(_text(config)), "load_model", classes)
     load_weights(model, path)
     return model

@@ -32,7 +32,8 @@ def save_model(model, path) -> None:
     with h5py.File(weights, "w") as handle:
         keras_h5.write_weights(handle, model)
     config = keras_config.to_keras(model)
-    config["build_config"] = {"input_shape": [None, *model.input_shape[1:]]}
+    if config["class_name"] == "Sequential":  # a functional model is built by its graph
+        config["build_config"] = {"input_shape": [None, *model.input_shape[1:]]}
     metadata = {"keras_version": keras_h5.KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"), "saved_by": "tinycnn"}
     with atomic_write(path) as tmp:
@@ -42,13 +43,14 @@ def save_model(model, path) -> None:
             archive.writestr("model.weights.h5", weights.getvalue())
 
 
-def load_model(path, sequential):
-    """A model from a ``.keras`` file: ``sequential`` (the Sequential class) built from its
+def load_model(path, classes):
+    """A model from a ``.keras`` file: a model (of the class ``classes`` names
+    for its kind) built from its
     ``config.json``, then the weights of its ``model.weights.h5``."""
     path = os.fspath(path)
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
         weights = io.BytesIO(archive.read("model.weights.h5"))
-    model = keras_config.from_keras(config, "load_model", sequential)
+    model = keras_config.from_keras(config, "load_model", classes)
     keras_h5.load_weights(model, weights)
     return model

@@ -124,11 +124,73 @@ def run_step(step: Step, h: Tensor, training) -> Tensor:
     return h if step.pool is None else step.pool(h, training=training)
 
 
-def run(plan, h: Tensor, training) -> Tensor:
-    """Apply every step of ``plan`` to ``h``."""
-    for step in plan:
+def run_steps(steps, h, training, logits=False):
+    """Apply ``steps`` to ``h`` one after the other; with ``logits``, the last step stops
+    before its softmax (the softmax + cross-entropy fusion)."""
+    for step in steps[:-1] if logits else steps:
         h = run_step(step, h, training)
+    if logits:
+        last = steps[-1]
+        _build(last, h.shape)
+        h = last.layer.pre_activation(h, training)
     return h
+
+
+# ----- a graph of layers: chains of steps between branch points ---------------------------------
+class Segment(NamedTuple):
+    """A chain of steps: reads the tensors in ``inputs`` (slots), writes ``output``."""
+
+    steps: list
+    inputs: tuple
+    output: int
+
+
+class Program(NamedTuple):
+    """A model's plan: its segments in an order that runs each after those it reads, and
+    the slots of the model's inputs and outputs."""
+
+    segments: list
+    inputs: tuple
+    outputs: tuple
+
+
+def program(inputs, outputs, nodes) -> Program:
+    """The plan of a graph (:mod:`tinycnn.graph`): ``nodes`` in running order, each a layer
+    called on symbolic tensors. A node joins the chain that wrote its one input when that
+    tensor has no other reader and is not an output of the model, so the fusions of
+    :func:`steps` also apply inside the branches of a graph; every other node starts a new
+    chain (a merge layer, the first layer after a fork). A Sequential model is one chain."""
+    readers = {}
+    for node in nodes:
+        for tensor in node.inputs:
+            readers[id(tensor)] = readers.get(id(tensor), 0) + 1
+    results = {id(t) for t in outputs}
+    chains, open_chain = [], {}  # chain: [layers, input slots, output slot]
+    for node in nodes:
+        if not node.inputs:  # an input layer: its tensor is given
+            continue
+        slot, out = id(node.inputs[0]), id(node.outputs[0])
+        chain = open_chain.get(slot) if len(node.inputs) == 1 and readers[slot] == 1 \
+            and slot not in results else None
+        if chain is None:
+            chain = [[], tuple(id(t) for t in node.inputs), out]
+            chains.append(chain)
+        chain[0].append(node.layer)
+        chain[2] = out
+        open_chain[out] = chain
+    return Program([Segment(steps(layers), ins, out) for layers, ins, out in chains],
+                   tuple(id(t) for t in inputs), tuple(id(t) for t in outputs))
+
+
+def run(program: Program, inputs: list, training, logits=False) -> list:
+    """The model's outputs (a list) for ``inputs`` (a list of Tensors, one per model input);
+    with ``logits``, the first output stops before its final softmax."""
+    values = dict(zip(program.inputs, inputs))
+    for segment in program.segments:
+        h = [values[slot] for slot in segment.inputs]
+        values[segment.output] = run_steps(segment.steps, h[0] if len(h) == 1 else h, training,
+                                           logits and segment.output == program.outputs[0])
+    return [values[slot] for slot in program.outputs]
 
 
 def logit_loss(loss):
@@ -141,26 +203,31 @@ def logit_loss(loss):
     return None
 
 
-def loss_and_predictions(plan, x: Tensor, y, loss, training) -> tuple:
-    """``(loss(y, model(x)), model(x))``, with the softmax + cross-entropy fusion when the
-    plan ends in a softmax and ``loss`` has a logit form (:func:`logit_loss`)."""
-    last = plan[-1]
-    fused = logit_loss(loss) if _activation(last)[0] == "softmax" and last.pool is None else None
+def ends_in_softmax(program: Program) -> bool:
+    """Does the segment that writes the model's (first) output end in a softmax?"""
+    last = next((seg for seg in program.segments if seg.output == program.outputs[0]), None)
+    return last is not None and _activation(last.steps[-1])[0] == "softmax" and last.steps[-1].pool is None
+
+
+def loss_and_predictions(program: Program, inputs: list, y, loss, training) -> tuple:
+    """``(loss(y, model(x)), model(x))`` for a model of one output, with the softmax +
+    cross-entropy fusion when the output ends in a softmax and ``loss`` has a logit form
+    (:func:`logit_loss`)."""
+    fused = logit_loss(loss) if ends_in_softmax(program) else None
     if fused is None:
-        out = run(plan, x, training)
+        out = run(program, inputs, training)[0]
         return loss(y, out), out
-    h = run(plan[:-1], x, training)
-    _build(last, h.shape)
-    logits = last.layer.pre_activation(h, training)
+    logits = run(program, inputs, training, logits=True)[0]
     with no_grad():
         probabilities = F.softmax(logits)
     return fused(y, logits), probabilities
 
 
-def describe(plan) -> list:
-    """One line per step: the layers it joins, and how it runs."""
+def describe(steps, ends_model=True) -> list:
+    """One line per step: the layers it joins, and how it runs (``ends_model``: the last
+    step writes the model's output)."""
     return [" + ".join(f"{layer.name} ({_kind(layer)})" for layer in step if layer is not None)
-            + "  ->  " + _runs_as(step, last=step is plan[-1]) for step in plan]
+            + "  ->  " + _runs_as(step, last=ends_model and step is steps[-1]) for step in steps]
 
 
 def _kind(layer) -> str:
@@ -192,14 +259,14 @@ def to_host(tensor: Tensor):
     return device.to_host(tensor.data)
 
 
-def for_model(model) -> list:
-    """``model``'s plan, ready to run: its steps (made again only when its layers, the
+def for_model(model) -> Program:
+    """``model``'s program, ready to run: its plan (made again only when its graph, the
     tier, its weights, its optimizer or ``FUSE`` changed) with its weights and optimizer
     state on the current tier's device (moved only then too), so a training loop pays one
     comparison per batch; on the CPU tiers nothing is ever copied."""
-    layers, optimizer = model.layers, getattr(model, "optimizer", None)
+    nodes, optimizer = model.nodes, getattr(model, "optimizer", None)
     weights = model.weights
-    key = (tuple(map(id, layers)), FUSE, device.tier_name(), len(weights), id(optimizer))
+    key = (tuple(map(id, nodes)), FUSE, device.tier_name(), len(weights), id(optimizer))
     cached = getattr(model, "_plan_cache", None)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -207,5 +274,5 @@ def for_model(model) -> list:
         w.data = device.to_device(w.data)
     if optimizer is not None:
         optimizer.map_slots(device.to_device)
-    model._plan_cache = (key, steps(layers))
+    model._plan_cache = (key, program(model.inputs, model.outputs, nodes))
     return model._plan_cache[1]

@@ -43,34 +43,46 @@ def _median_seconds(run, repeats) -> float:
 
 def profile(model, x, repeats=3, print_fn=print) -> list[dict]:
     """Time every step of ``model``'s plan (a layer, or the layers the plan joins, see
-    :mod:`tinycnn.plan`) on the batch ``x``: forward in training mode, then backward of
-    the sum of its output; print a table and return its rows."""
-    h = np.asarray(x, dtype=np.float32)
-    model.build(h.shape)
+    :mod:`tinycnn.plan`) on the batch ``x`` (a list of arrays for several inputs): forward
+    in training mode, then backward of the sum of its output; print a table and return
+    its rows."""
+    program = plan.for_model(model)
+    values = dict(zip(program.inputs, [np.asarray(a, dtype=np.float32) for a in (x if isinstance(x, list) else [x])]))
     rows = []
-    for step in plan.steps(model.layers):
-        layers = [layer for layer in step if layer is not None]
-        leaf = Tensor(h, requires_grad=True)
-        out = plan.run_step(step, leaf, training=True)
-        upstream = np.ones_like(out.data)
-
-        def forward_and_backward():
-            leaf.grad = None
-            for w in step.layer.weights:
-                w.grad = None
-            plan.run_step(step, leaf, training=True).backward(upstream)
-
-        forward = _median_seconds(lambda: plan.run_step(step, leaf, training=True), repeats)
-        both = _median_seconds(forward_and_backward, repeats)
-        im2col, flops = layer_work(step.layer, h.shape)
-        flops += sum(layer_work(layer, (h.shape[0], *layer.input_shape[1:]))[1] for layer in layers[1:])
-        names = " + ".join(layer.name for layer in layers)
-        rows.append({"layer": f"{names} ({type(step.layer).__name__})", "output": shape_str(out.shape),
-                     "im2col": im2col, "flops": flops, "forward_ms": 1e3 * forward,
-                     "backward_ms": 1e3 * max(both - forward, 0.0)})
-        h = out.data
+    for segment in program.segments:
+        h = [values[slot] for slot in segment.inputs]
+        h = h[0] if len(h) == 1 else h
+        for step in segment.steps:
+            row, h = _profile_step(step, h, repeats)
+            rows.append(row)
+        values[segment.output] = h
     _print_table(rows, print_fn)
     return rows
+
+
+def _profile_step(step, h, repeats) -> tuple[dict, np.ndarray]:
+    """The profile row of one step on input ``h`` (an array or a list), and its output."""
+    leaf = [Tensor(a, requires_grad=True) for a in h] if isinstance(h, list) else Tensor(h, requires_grad=True)
+    out = plan.run_step(step, leaf, training=True)
+    upstream = np.ones_like(out.data)
+
+    def forward_and_backward():
+        for t in leaf if isinstance(leaf, list) else [leaf]:
+            t.grad = None
+        for w in step.layer.weights:
+            w.grad = None
+        plan.run_step(step, leaf, training=True).backward(upstream)
+
+    forward = _median_seconds(lambda: plan.run_step(step, leaf, training=True), repeats)
+    both = _median_seconds(forward_and_backward, repeats)
+    first_shape = (h[0] if isinstance(h, list) else h).shape
+    im2col, flops = layer_work(step.layer, first_shape)
+    layers = [layer for layer in step if layer is not None]
+    flops += sum(layer_work(layer, (first_shape[0], *layer.input_shape[1:]))[1] for layer in layers[1:])
+    names = " + ".join(layer.name for layer in layers)
+    return ({"layer": f"{names} ({type(step.layer).__name__})", "output": shape_str(out.shape),
+             "im2col": im2col, "flops": flops, "forward_ms": 1e3 * forward,
+             "backward_ms": 1e3 * max(both - forward, 0.0)}, out.data)
 
 
 def _print_table(rows, print_fn) -> None:

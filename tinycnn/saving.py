@@ -121,8 +121,8 @@ def save_model(model, filepath) -> None:
         from . import keras_zip
         keras_zip.save_model(model, filepath)
         return
-    meta = {"kind": "model", "model": model.get_config(), "layers": weight_layout(model),
-            "input_shape": list(model.input_shape[1:])}
+    meta = {"kind": "model", "class_name": _class_name(model), "model": model.get_config(),
+            "layers": weight_layout(model)}
     arrays = weight_arrays(model)
     if model.optimizer is not None:
         meta["compile"] = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
@@ -131,24 +131,30 @@ def save_model(model, filepath) -> None:
     write_archive(filepath, meta, arrays)
 
 
-def load_model(filepath, sequential):
+def _class_name(model) -> str:
+    """Keras's name for the kind of ``model``: ``Sequential``, or ``Functional`` for a graph."""
+    return "Sequential" if type(model).__name__ == "Sequential" else "Functional"
+
+
+def load_model(filepath, classes: dict):
     """Rebuild a model written by :func:`save_model` (or by Keras: a ``.h5`` whole model or a
-    ``.keras`` file, recognised by their content) as a ``sequential`` (the Sequential class):
-    weights, and for tinycnn's archive of a compiled model also optimizer, loss, metrics and
-    optimizer state."""
+    ``.keras`` file, recognised by their content), as the class ``classes`` names for its kind
+    (``{"Sequential": ..., "Functional": ...}``): weights, and for tinycnn's archive of a
+    compiled model also optimizer, loss, metrics and optimizer state."""
     path = os.fspath(filepath)
     if os.path.exists(path):
         from . import keras_h5, keras_zip
         if keras_h5.is_hdf5(path):
-            return keras_h5.load_model(path, sequential)
+            return keras_h5.load_model(path, classes)
         if keras_zip.is_keras_zip(path):
-            return keras_zip.load_model(path, sequential)
+            return keras_zip.load_model(path, classes)
     meta, arrays = read_archive(filepath, "load_model")
     if meta.get("kind") != "model":
         raise ValueError(f"load_model: {filepath!r} holds only weights; build the model in code and "
                          "call model.load_weights(path)")
-    model = sequential.from_config(meta["model"])
-    model.build((None, *meta["input_shape"]))
+    model = classes[meta.get("class_name", "Sequential")].from_config(meta["model"])
+    if "input_shape" in meta and not model.built:  # files of tinycnn 0.1.0 before build_input_shape
+        model.build((None, *meta["input_shape"]))
     set_weights_from(model, meta["layers"], arrays, "load_model")
     if "compile" in meta:
         settings = meta["compile"]

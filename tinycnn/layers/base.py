@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from .. import constraints as constraints_mod
-from .. import initializers, regularizers
+from .. import graph, initializers, regularizers
 from ..utils import unique_name
 from ..ops import device
 from ..tensor import Tensor
@@ -21,7 +21,16 @@ def check_channels_last(data_format, layer: str) -> None:
         raise ValueError(f"{layer}: only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
 
 
+def batchless(shape):
+    """``shape`` (or each shape of a list) with its batch axis as None, as a tuple."""
+    if shape and isinstance(shape[0], (list, tuple)):
+        return [(None, *tuple(s)[1:]) for s in shape]
+    return (None, *tuple(shape)[1:])
+
+
 def shape_str(shape) -> str:
+    if shape and isinstance(shape[0], (list, tuple)):
+        return "[" + ", ".join(shape_str(s) for s in shape) + "]"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
@@ -48,6 +57,7 @@ class Layer:
         self.output_shape = None
         self._weights: list[Tensor] = []
         self._regularized: list[tuple] = []
+        self._inbound_nodes: list = []  # graph.Node per call on symbolic tensors
 
     # ----- building ----------------------------------------------------------------
     def add_weight(self, name, shape, initializer, trainable=True, regularizer=None, constraint=None):
@@ -69,14 +79,15 @@ class Layer:
         return input_shape
 
     def ensure_built(self, input_shape) -> tuple:
-        """Build on first use and return the output shape; later inputs must match."""
-        input_shape = (None, *tuple(input_shape)[1:])
+        """Build on first use and return the output shape; later inputs must match.
+        ``input_shape`` is one shape, or a list of shapes for a layer of several inputs."""
+        input_shape = batchless(input_shape)
         if not self.built:
             self.build(input_shape)
             self.input_shape = input_shape
             self.output_shape = tuple(self.compute_output_shape(input_shape))
             self.built = True
-        elif tuple(input_shape[1:]) != tuple(self.input_shape[1:]):
+        elif input_shape != self.input_shape:
             raise ValueError(
                 f'Input of layer "{self.name}" is incompatible with the layer: expected shape='
                 f"{shape_str(self.input_shape)}, found shape={shape_str(input_shape)}")
@@ -84,13 +95,38 @@ class Layer:
 
     # ----- running -----------------------------------------------------------------
     def __call__(self, x, training=False):
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.dtype)
-        self.ensure_built(x.shape)
+        """The layer applied to ``x``: values for a Tensor or array (a list of them for a
+        layer of several inputs); a symbolic output for symbolic input (:mod:`tinycnn.graph`)."""
+        if graph.is_symbolic(x):
+            return graph.call(self, x)
+        if isinstance(x, (list, tuple)):
+            x = [t if isinstance(t, Tensor) else Tensor(t, dtype=self.dtype) for t in x]
+            self.ensure_built([t.shape for t in x])
+        else:
+            x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.dtype)
+            self.ensure_built(x.shape)
         return self.call(x, training=training)
 
     def call(self, x, training=False):  # pragma: no cover - interface
         raise NotImplementedError
+
+    # ----- place in a graph (Keras's layer.input / layer.output) -----------------------
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's first call on symbolic tensors."""
+        node = self._first_node("input")
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call on symbolic tensors."""
+        return self._first_node("output").outputs[0]
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f'layer "{self.name}" has no {what} yet: it has not been called on a '
+                                 "symbolic tensor; use it in a built model or call it on Input(shape=...)")
+        return self._inbound_nodes[0]
 
     # ----- weights -----------------------------------------------------------------
     @property

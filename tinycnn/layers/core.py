@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, functional as F, utils
+from .. import activations, functional as F, graph, utils
 from .base import Layer, serialize
 
 
@@ -27,10 +27,13 @@ class InputLayer(Layer):
 
 
 def Input(shape, batch_size=None, name=None, dtype="float32"):
-    """Keras's ``Input(shape=...)``: the first element of a Sequential model's layer list."""
+    """Keras's ``Input(shape=...)``: a symbolic tensor for one batch of inputs, to call layers
+    on (the functional API, :mod:`tinycnn.graph`) or to start a Sequential model's list."""
     if shape is None or any(d is None for d in tuple(shape)):
         raise ValueError(f"Input: shape must be fully known (one sample's shape), got {shape!r}")
-    return InputLayer(tuple(int(d) for d in shape), name=name, dtype=dtype)
+    if any(int(d) < 1 for d in shape):
+        raise ValueError(f"Input: every axis of shape must be at least 1, got {tuple(shape)}")
+    return graph.input_tensor(InputLayer(tuple(int(d) for d in shape), name=name, dtype=dtype))
 
 
 class WithActivation(Layer):

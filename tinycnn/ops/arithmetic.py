@@ -126,3 +126,26 @@ class Cast(Function):
 
     def backward(self, g):
         return (g.astype(self.dtype),)
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise;  the gradient goes to the larger input (to x on a tie,
+    as TensorFlow's)."""
+
+    def forward(self, x, y):
+        self.x_wins = x >= y
+        return np.where(self.x_wins, x, y)
+
+    def backward(self, g):
+        return np.where(self.x_wins, g, 0), np.where(self.x_wins, 0, g)
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise;  the gradient goes to the smaller input (to x on a tie)."""
+
+    def forward(self, x, y):
+        self.x_wins = x <= y
+        return np.where(self.x_wins, x, y)
+
+    def backward(self, g):
+        return np.where(self.x_wins, g, 0), np.where(self.x_wins, 0, g)

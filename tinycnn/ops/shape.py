@@ -42,3 +42,15 @@ class GetItem(Function):
         dx = np.zeros_like(g, shape=self.shape, dtype=self.dtype)  # on g's device
         np.add.at(dx, self.index, g)
         return (dx,)
+
+
+class Concatenate(Function):
+    """z = the inputs joined along ``axis``;  dz/dx_i is the slice of g that x_i filled."""
+
+    def forward(self, *xs, axis):
+        self.axis = axis
+        self.cuts = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        return tuple(np.split(g, self.cuts, axis=self.axis))

@@ -21,11 +21,21 @@ def is_batch_iterator(x) -> bool:
     return not isinstance(x, (np.ndarray, Tensor, list, tuple)) and (hasattr(x, "__next__") or hasattr(x, "__iter__"))
 
 
+def samples(x) -> int:
+    """The number of samples in ``x`` (an array, or a list of arrays for several inputs)."""
+    return len(x[0]) if isinstance(x, list) else len(x)
+
+
+def take(x, index):
+    """Rows ``index`` (a slice or an index array) of ``x`` (an array or a list of arrays)."""
+    return [a[index] for a in x] if isinstance(x, list) else x[index]
+
+
 def check_targets(x, y, what):
     """``y`` as an array with one target per sample of ``x``."""
     y = y.data if isinstance(y, Tensor) else np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"{what}: x has {len(x)} samples but y has {len(y)}; they must match")
+    if len(y) != samples(x):
+        raise ValueError(f"{what}: x has {samples(x)} samples but y has {len(y)}; they must match")
     return y
 
 
@@ -34,8 +44,8 @@ def split_validation(x, y, fraction, what="fit"):
     taken before any shuffling, as Keras does."""
     if not 0 < fraction < 1:
         raise ValueError(f"{what}: validation_split must be in (0, 1), got {fraction}")
-    cut = int(len(x) * (1 - fraction))
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+    cut = int(samples(x) * (1 - fraction))
+    return (take(x, slice(None, cut)), y[:cut]), (take(x, slice(cut, None)), y[cut:])
 
 
 def slices(count, batch_size):
@@ -47,13 +57,13 @@ def array_batches(x, y, batch_size, shuffle):
     """A function returning one epoch's ``(x_batch, y_batch)`` iterator."""
     def epoch():
         if not shuffle:  # contiguous slices: views, no copies
-            for start, stop in slices(len(x), batch_size):
-                yield x[start:stop], y[start:stop]
+            for start, stop in slices(samples(x), batch_size):
+                yield take(x, slice(start, stop)), y[start:stop]
             return
-        order = utils.rng().permutation(len(x))  # a new order every epoch
-        for start, stop in slices(len(x), batch_size):
+        order = utils.rng().permutation(samples(x))  # a new order every epoch
+        for start, stop in slices(samples(x), batch_size):
             index = order[start:stop]
-            yield x[index], y[index]
+            yield take(x, index), y[index]
     return epoch
 
 

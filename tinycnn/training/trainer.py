@@ -7,7 +7,8 @@ One training step (``train_on_batch`` and every batch of ``fit``)::
     -> callbacks
 
 :class:`Trainer` is a mixin: the model class that inherits it provides ``layers``,
-``weights``, ``trainable_weights``, ``output_shape`` and ``_check_inputs(x, what)``.
+``weights``, ``trainable_weights``, ``outputs``, ``output_shape``, ``nodes`` (its graph) and
+``_check_inputs(x, what)``.
 Callback hooks fire where Keras fires them: ``fit`` runs the train hooks and, for its
 validation, the test hooks of the same callbacks; ``evaluate`` the test hooks and
 ``predict`` the predict hooks of the callbacks it is given.
@@ -42,6 +43,10 @@ class Trainer:
         """Choose the optimizer, the loss and the metrics (names or objects, as Keras)."""
         if loss is None:
             raise ValueError("compile: give a loss, e.g. loss='categorical_crossentropy'")
+        if len(getattr(self, "outputs", None) or []) > 1:
+            raise ValueError(f"compile: this model has {len(self.outputs)} outputs; tinycnn trains models "
+                             "of one output (Keras's per-output losses are not supported): train a Model "
+                             "with one of them as outputs=..., which shares these layers")
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss = losses_mod.get(loss)
         self.compiled_metrics = [metrics_mod.get(m, loss=self.loss) for m in (metrics or [])]
@@ -61,7 +66,7 @@ class Trainer:
         return x, batches.check_targets(x, y, what)
 
     def _loss_and_predictions(self, x, y, training):
-        loss, out = plan.loss_and_predictions(plan.for_model(self), plan.batch(x), y, self.loss, training)
+        loss, out = plan.loss_and_predictions(plan.for_model(self), _on_device(x), y, self.loss, training)
         for layer in self.layers:
             for penalty in layer.regularization_losses():
                 loss = loss + penalty
@@ -95,7 +100,8 @@ class Trainer:
 
     def _predict_step(self, x):
         with no_grad():
-            return plan.to_host(plan.run(plan.for_model(self), plan.batch(x), training=False))
+            outputs = [plan.to_host(out) for out in plan.run(plan.for_model(self), _on_device(x), training=False)]
+        return outputs if len(outputs) > 1 else outputs[0]
 
     def _format(self, logs: dict, return_dict: bool):
         if return_dict:
@@ -152,7 +158,7 @@ class Trainer:
             if validation_split and validation_data is None:
                 (x, y), validation_data = batches.split_validation(x, y, validation_split)
             epoch_batches = batches.array_batches(x, y, batch_size, shuffle)
-            steps = -(-len(x) // batch_size)
+            steps = -(-batches.samples(x) // batch_size)
         validation = None
         if validation_data is not None:
             validation = self._test_batches(validation_data, None, validation_batch_size or batch_size,
@@ -183,9 +189,10 @@ class Trainer:
         for step, (xb, yb) in enumerate(epoch_batches()):
             cbs.on_train_batch_begin(step, {})
             batch_logs, finite = self._train_step(xb, yb)
-            seen += len(xb)
+            n = batches.samples(xb)
+            seen += n
             for key, value in batch_logs.items():
-                totals[key] = totals.get(key, 0.0) + value * len(xb)
+                totals[key] = totals.get(key, 0.0) + value * n
             logs = {key: total / seen for key, total in totals.items()}
             cbs.on_train_batch_end(step, logs)
             if not finite:
@@ -213,7 +220,7 @@ class Trainer:
                 raise ValueError(f"{what}: give x and y, a tuple (x, y), or an iterator of (x, y) batches")
             x, y = x
         x, y = self._checked(x, y, what)
-        return batches.array_batches(x, y, batch_size, shuffle=False), len(batches.slices(len(x), batch_size))
+        return batches.array_batches(x, y, batch_size, shuffle=False), len(batches.slices(batches.samples(x), batch_size))
 
     @blas_scope
     def evaluate(self, x, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None, steps=None):
@@ -229,9 +236,10 @@ class Trainer:
         totals, logs, seen = {}, {}, 0
         for step, (xb, yb) in enumerate(epoch_batches()):
             cbs.on_test_batch_begin(step, {})
-            seen += len(xb)
+            n = batches.samples(xb)
+            seen += n
             for key, value in self._test_step(xb, yb).items():
-                totals[key] = totals.get(key, 0.0) + value * len(xb)
+                totals[key] = totals.get(key, 0.0) + value * n
             logs = {key: total / seen for key, total in totals.items()}
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
@@ -242,8 +250,8 @@ class Trainer:
         an iterator (whose items may be ``(x, y)`` pairs: the x is taken)."""
         if not batches.is_batch_iterator(x):
             x = self._check_inputs(x, "predict")
-            spans = batches.slices(len(x), batch_size)
-            return (x[start:stop] for start, stop in spans), len(spans)
+            spans = batches.slices(batches.samples(x), batch_size)
+            return (batches.take(x, slice(start, stop)) for start, stop in spans), len(spans)
         epoch, count = batches.iterator_batches(
             x, steps, lambda item: self._check_inputs(item[0] if isinstance(item, (tuple, list)) else item,
                                                       "predict"), "predict")
@@ -264,6 +272,9 @@ class Trainer:
             outputs.append(self._predict_step(xb))
             cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end({})
+        if len(self.outputs) > 1:  # one array per output, as Keras
+            return [np.concatenate(parts) for parts in zip(*outputs)] if outputs else \
+                [np.zeros((0, *t.shape[1:]), np.float32) for t in self.outputs]
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape[1:]), np.float32)
 
     # ----- Keras 2's generator methods (deprecated there, still in the notebooks) ------------
@@ -281,6 +292,12 @@ class Trainer:
     def predict_generator(self, generator, steps=None, verbose=0, callbacks=None, **ignored):
         _deprecated("predict")
         return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+
+def _on_device(x) -> list:
+    """The checked input batch (an array, or a list of arrays for several model inputs) as
+    a list of Tensors on the current tier's device."""
+    return [plan.batch(a) for a in (x if isinstance(x, list) else [x])]
 
 
 def _deprecated(method: str) -> None:
