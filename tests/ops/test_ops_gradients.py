@@ -447,3 +447,49 @@ def test_conv2d_skips_the_input_gradient_when_no_one_needs_it(tier):
         grads.append((leaves[1].grad, leaves[2].grad))
     np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12)
+
+
+# ----- the merge layers' ops: maximum, minimum, concatenate ----------------------------------
+@pytest.mark.parametrize("op", [F.maximum, F.minimum])
+@given(shapes=broadcast_pairs(max_dims=3, max_side=3), seed=seeds())
+def test_maximum_and_minimum_with_broadcasting(op, shapes, seed):
+    """x in [-2, 2]; y = x's broadcast partner at least 0.05 from every x it meets (drawn
+    from the grid of 0.1-spaced values offset by 0.05, x from the grid points): no tie
+    within a step, so each output picks one input smoothly."""
+    r = np.random.default_rng(seed)
+    x = r.integers(-20, 21, shapes[0]) / 10.0
+    y = r.integers(-20, 20, shapes[1]) / 10.0 + 0.05
+    gradcheck(op, x, y)
+
+
+def test_maximum_and_minimum_send_a_tie_to_the_first_input():
+    x, y = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([1.0, 0.0]), requires_grad=True)
+    F.sum(F.maximum(x, y)).backward()
+    np.testing.assert_array_equal(x.grad, [1, 1])
+    np.testing.assert_array_equal(y.grad, [0, 0])
+    x.grad = y.grad = None
+    F.sum(F.minimum(x, y)).backward()
+    np.testing.assert_array_equal(x.grad, [1, 0])
+    np.testing.assert_array_equal(y.grad, [0, 1])
+
+
+@given(shape_axis=shape_and_axis(max_dims=3, max_side=3), count=st.integers(1, 3),
+       extra=st.lists(st.integers(1, 3), min_size=3, max_size=3), seed=seeds())
+def test_concatenate(shape_axis, count, extra, seed):
+    """Inputs uniform in [-2, 2] that agree outside ``axis`` and differ along it; smooth."""
+    shape, axis, _ = shape_axis
+    axis = 0 if not isinstance(axis, int) else axis
+    r = np.random.default_rng(seed)
+    parts = []
+    for i in range(count):
+        part = list(shape)
+        part[axis] = extra[i]
+        parts.append(r.uniform(-2, 2, part))
+    gradcheck(lambda *xs: F.concatenate(list(xs), axis=axis), *parts)
+
+
+def test_concatenate_refuses_shapes_that_differ_outside_its_axis():
+    with pytest.raises(ValueError, match=r"differ outside axis 1"):
+        F.concatenate([np.zeros((2, 3)), np.zeros((3, 3))], axis=1)
+    with pytest.raises(ValueError, match="one rank"):
+        F.concatenate([np.zeros((2, 3)), np.zeros((2, 3, 1))], axis=-1)

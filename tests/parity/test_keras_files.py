@@ -13,16 +13,23 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from tinycnn import zoo
-from tinycnn.models import load_model
+from tinycnn import layers, zoo
+from tinycnn.models import Model, load_model
 from tinycnn.utils import set_random_seed
 
-MODELS = ["seed000_cifar10", "seed001_model1", "seed001_model2", "seed002_cifar10_deep", "seed003_cifar10_small",
-          "seed004_mnist_mlp", "seed004_mnist_cnn"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reference"))
+from functional_models import resnet_block_model  # noqa: E402
+
+ZOO_MODELS = ["seed000_cifar10", "seed001_model1", "seed001_model2", "seed002_cifar10_deep",
+              "seed003_cifar10_small", "seed004_mnist_mlp", "seed004_mnist_cnn"]
+BUILDERS = {**{name: (lambda name=name: zoo.build(name, compile=False)) for name in ZOO_MODELS},
+            "functional_resnet_block": lambda: resnet_block_model(SimpleNamespace(layers=layers, Model=Model))}
+MODELS = list(BUILDERS)
 HAS_KERAS = importlib.util.find_spec("keras") is not None and importlib.util.find_spec("tensorflow") is not None
 needs_keras = pytest.mark.skipif(not HAS_KERAS, reason="keras and tensorflow are not installed "
                                                        "(pip install 'tinycnn[interop]')")
@@ -49,7 +56,7 @@ def saved_models(folder):
     predictions = {}
     for i, name in enumerate(MODELS):
         set_random_seed(i)
-        model = zoo.build(name, compile=False)
+        model = BUILDERS[name]()
         x = np.random.default_rng(i).random((7, *model.input_shape[1:]), dtype=np.float32)
         np.save(folder / f"{name}.x.npy", x)
         predictions[name] = model.predict(x, verbose=0)
@@ -65,7 +72,8 @@ def test_tinycnn_reads_back_its_keras_files(tmp_path):
         for ext in ("h5", "keras"):
             model = load_model(tmp_path / f"{name}.{ext}")
             np.testing.assert_array_equal(model.predict(x, verbose=0), predictions[name], err_msg=f"{name}.{ext}")
-            assert model.count_params() == zoo.get(name).params
+            assert model.count_params() == BUILDERS[name]().count_params()
+            assert type(model).__name__ == ("Model" if name.startswith("functional") else "Sequential")
 
 
 def test_the_h5_file_is_keras_legacy_layout_and_the_keras_file_a_zip(tmp_path):
@@ -84,6 +92,25 @@ def test_the_h5_file_is_keras_legacy_layout_and_the_keras_file_a_zip(tmp_path):
         assert first.startswith("conv2d") and weight_names == [f"{first}/kernel:0", f"{first}/bias:0"]
     with zipfile.ZipFile(tmp_path / "seed004_mnist_cnn.keras") as archive:
         assert {"config.json", "metadata.json", "model.weights.h5"} <= set(archive.namelist())
+
+
+def test_a_functional_model_is_written_as_keras_functional_config(tmp_path):
+    import zipfile
+
+    import h5py
+    model = BUILDERS["functional_resnet_block"]()
+    model.save(tmp_path / "m.h5")
+    model.save(tmp_path / "m.keras")
+    with h5py.File(tmp_path / "m.h5") as handle:
+        config = json.loads(handle.attrs["model_config"])
+    add = next(entry for entry in config["config"]["layers"] if entry["class_name"] == "Add")
+    assert config["class_name"] == "Functional" and add["inbound_nodes"][0][0][1:] == [0, 0, {}]
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    add = next(entry for entry in config["config"]["layers"] if entry["class_name"] == "Add")
+    tensors = add["inbound_nodes"][0]["args"][0]
+    assert [t["class_name"] for t in tensors] == ["__keras_tensor__"] * 2
+    assert config["config"]["input_layers"] == [model.layers[0].name, 0, 0]
 
 
 def test_a_weights_file_is_not_a_model(tmp_path):

@@ -600,3 +600,42 @@ if __name__ == "__main__":
         write_for_keras(sys.argv[2])
     else:
         raise SystemExit(__doc__)
+
+
+# ----- a functional model: a ResNet block with every merge layer -----------------------------
+from functional_models import resnet_block_model  # noqa: E402  (shared with the generator)
+from types import SimpleNamespace  # noqa: E402
+
+from tinycnn import functional as F, keras_config  # noqa: E402
+from tinycnn.models import Model  # noqa: E402
+from tinycnn.models.loading import CLASSES  # noqa: E402
+
+FUNC_META, FUNC = golden("functional_resnet_block.npz")
+
+
+def functional_results(model):
+    """Forward and gradients of sum(y * r) of ``model`` with the golden weights."""
+    model.set_weights([FUNC[f"w{j}"] for j in range(len(FUNC_META["weight_paths"]))])
+    x = leaf(FUNC["x"])
+    y = model(x, training=False)
+    F.sum(F.mul(y, FUNC["r"])).backward()
+    results = [("y", y.data, FUNC["y"], TOL_FORWARD), ("dx", x.grad, FUNC["dx"], TOL_GRAD)]
+    for j, w in enumerate(model.weights):
+        if f"dw{j}" in FUNC:
+            results.append((f"d {FUNC_META['weight_paths'][j]}", w.grad, FUNC[f"dw{j}"], TOL_GRAD))
+    assert len(results) == 2 + sum(key.startswith("dw") for key in FUNC)
+    return results
+
+
+def test_functional_resnet_block_built_in_tinycnn_matches_keras(tier):
+    model = resnet_block_model(SimpleNamespace(layers=layers, Model=Model))
+    keras_classes = [entry["class_name"] for entry in FUNC_META["config"]["config"]["layers"]]
+    assert [type(layer).__name__ for layer in model.layers] == keras_classes   # Keras's layer order
+    assert model.count_params() == FUNC_META["params"]
+    check_all("functional", "resnet_block (built in tinycnn)", functional_results(model))
+
+
+def test_functional_resnet_block_from_keras_config_matches_keras(tier):
+    model = keras_config.from_keras(FUNC_META["config"], "test", CLASSES)
+    assert [layer.name for layer in model.layers] == FUNC_META["layers"]
+    check_all("functional", "resnet_block (from Keras's config)", functional_results(model))

@@ -22,6 +22,8 @@ check first. For the same reason, weight arrays above ``SAMPLE_ABOVE`` elements 
 after training as a fixed sample of ``SAMPLE_COUNT`` entries plus whole-array aggregates,
 and the predictions after training check every weight at once.
 
+``--only make_functional`` (any ``make_*`` step's name) rewrites that step's files only.
+
 Second mode, the other direction (tinycnn writes, Keras reads)::
 
     /work/venv/bin/python tests/parity/test_keras_parity.py --write-for-keras DIR
@@ -48,6 +50,7 @@ import tf_keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deterministic import hash_uniform, splitmix64  # noqa: E402
+from functional_models import resnet_block_model  # noqa: E402
 
 tf.config.experimental.enable_op_determinism()
 tf.get_logger().setLevel("ERROR")
@@ -608,6 +611,34 @@ def make_models():
         print(f"  {name}: {model.count_params():,} params, losses {losses}")
 
 
+def make_functional():
+    keras.utils.clear_session()
+    rng = np.random.default_rng(20240108)
+    model = resnet_block_model(keras)
+    weights = [f32(rng.uniform(-0.5, 0.5, w.shape)) for w in model.get_weights()]
+    bn = model.get_layer(index=3)
+    names = [v.path for v in model.weights]
+    for j, path in enumerate(names):  # moving variance must be positive
+        if path.endswith("moving_variance"):
+            weights[j] = f32(rng.uniform(0.5, 1.5, weights[j].shape))
+    model.set_weights(weights)
+    x = f32(rng.standard_normal((4, 8, 8, 3)))
+    r = f32(rng.standard_normal((4, 5)))
+    y, grads = grads_of(lambda t: model(t, training=False), x, model.trainable_weights, r)
+    arrays = {"x": x, "r": r, "y": y, "dx": grads[0]}
+    arrays.update({f"w{j}": w for j, w in enumerate(weights)})
+    trainable = {id(v) for v in model.trainable_weights}
+    order = [j for j, v in enumerate(model.weights) if id(v) in trainable]
+    arrays.update({f"dw{j}": g for j, g in zip(order, grads[1:])})
+    save("functional_resnet_block.npz", arrays, {
+        "what": "Keras 3 functional model (resnet_block_model): weights w<j> in model.get_weights() order, "
+                "outputs y = model(x, training=False) and the gradients of sum(y * r) w.r.t. x and each "
+                "trainable weight (dw<j>, same index as w<j>)",
+        "config": json.loads(model.to_json()), "layers": [layer.name for layer in model.layers],
+        "weight_paths": names, "batchnorm": bn.name, "params": int(model.count_params())})
+    print(f"  functional_resnet_block: {model.count_params():,} params, layers {[l.name for l in model.layers]}")
+
+
 def make_weight_files():
     rng = np.random.default_rng(20240107)
     for m, (name, (input_shape, spec)) in enumerate(ARCHITECTURES.items()):
@@ -679,11 +710,14 @@ def main(argv):
     if len(argv) == 2 and argv[0] == "--verify-tinycnn":
         verify_tinycnn(argv[1])
         return
-    if argv:
+    steps = (make_conv, make_pooling, make_core, make_losses, make_optimizers, make_models, make_functional,
+             make_weight_files)
+    if len(argv) == 2 and argv[0] == "--only":  # one file (group), e.g. --only make_functional
+        steps = [step for step in steps if step.__name__ == argv[1]]
+    elif argv:
         raise SystemExit(__doc__)
     os.makedirs(os.path.join(GOLDEN, "weights"), exist_ok=True)
-    for step in (make_conv, make_pooling, make_core, make_losses, make_optimizers, make_models,
-                 make_weight_files):
+    for step in steps:
         print(step.__name__)
         step()
     total = sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(GOLDEN) for f in files)
