@@ -7,12 +7,15 @@ batch size, epochs and validation data, on the TensorFlow CPU backend:
 
 * ``deep_sgd`` (notebook 04): validation on the 10,000 test images;
 * ``small_cnn`` (notebook 05): RMSprop with Keras's defaults, the first 5,000 training
-  images held out for validation, training on the other 45,000.
+  images held out for validation, training on the other 45,000;
+* ``model_1`` (notebook 03): RMSprop(0.0005) with Keras 2's per-batch ``decay=1e-6``
+  (``InverseTimeDecay(0.0005, 1, 1e-6)``), 15 epochs, validation on the 10,000 test images.
 
 It does not use tinycnn and runs in its own environment:
 
     /work/kerasenv/bin/python notebooks/run_keras.py                        # deep_sgd, 3 epochs
     /work/kerasenv/bin/python notebooks/run_keras.py --recipe small_cnn --epochs 30
+    /work/kerasenv/bin/python notebooks/run_keras.py --recipe model_1
     /work/kerasenv/bin/python notebooks/run_keras.py --epochs 1 --seed 1 --threads 2
     /work/kerasenv/bin/python notebooks/run_keras.py --epochs 1 --train-images 2000 --test-images 1000
 
@@ -40,7 +43,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 LOG = HERE / "keras_runs.jsonl"
-PARAMS = {"deep_sgd": 2_915_114, "small_cnn": 528_054}
+PARAMS = {"deep_sgd": 2_915_114, "small_cnn": 528_054, "model_1": 181_162}
 
 
 def data_file() -> Path:
@@ -59,6 +62,15 @@ def build_model(keras, recipe):
     from keras import layers
     from keras.constraints import MaxNorm
 
+    if recipe == "model_1":  # tinycnn.zoo.seed001_model1, 181,162 parameters
+        return keras.Sequential([
+            keras.Input(shape=(32, 32, 3)),
+            layers.Conv2D(32, (5, 5), strides=(2, 2), padding="same"), layers.Activation("relu"),
+            layers.Conv2D(32, (5, 5), strides=(2, 2)), layers.Activation("relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)), layers.Dropout(0.25), layers.Flatten(),
+            layers.Dense(512), layers.Activation("relu"), layers.Dropout(0.5),
+            layers.Dense(10), layers.Activation("softmax"),
+        ])
     if recipe == "small_cnn":  # tinycnn.zoo.seed003_cifar10_small, 528,054 parameters
         def conv(filters):
             return layers.Conv2D(filters, 2, padding="same", activation="relu")
@@ -89,7 +101,7 @@ def build_model(keras, recipe):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", choices=sorted(PARAMS), default="deep_sgd")
-    parser.add_argument("--epochs", type=int, help="default: 3 for deep_sgd, 100 for small_cnn")
+    parser.add_argument("--epochs", type=int, help="default: 3 for deep_sgd, 100 for small_cnn, 15 for model_1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads")
     parser.add_argument("--train-images", type=int, help="use only the first N training images (not recorded)")
@@ -108,10 +120,14 @@ def main() -> None:
         xt, yt = d["x_test"][:args.test_images], d["y_test"][:args.test_images]
     x, xt = x.astype("float32") / 255, xt.astype("float32") / 255
     y, yt = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(yt, 10)
-    epochs = args.epochs or {"deep_sgd": 3, "small_cnn": 100}[args.recipe]
+    epochs = args.epochs or {"deep_sgd": 3, "small_cnn": 100, "model_1": 15}[args.recipe]
     if args.recipe == "small_cnn":
         (x, y), validation = (x[5000:], y[5000:]), (x[:5000], y[:5000])
         optimizer = keras.optimizers.RMSprop()
+    elif args.recipe == "model_1":
+        validation = (xt, yt)
+        lr = keras.optimizers.schedules.InverseTimeDecay(0.0005, decay_steps=1, decay_rate=1e-6)
+        optimizer = keras.optimizers.RMSprop(learning_rate=lr)
     else:
         validation = (xt, yt)
         # Keras 2's per-batch legacy decay=0.01/25: lr_t = 0.01 / (1 + 0.0004 * iterations).

@@ -28,3 +28,14 @@ def test_keras_example_runs_as_written(tmp_path, monkeypatch, capsys):
     assert "Total params: 220,234" in out
     assert "val_loss improved from inf" in out
     assert (tmp_path / "model.weights.best.hdf5").exists()
+
+
+def test_functional_example_runs_as_written(capsys):
+    import numpy as np
+    namespace = {}
+    exec(compile(python_block_after("### The functional API"), "README.md", "exec"), namespace)
+    model = namespace["model"]
+    out = capsys.readouterr().out
+    assert "Connected to" in out and "(Add)" in out
+    assert model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0).shape == (2, 10)
+    model.fit(np.zeros((4, 32, 32, 3)), np.eye(10)[:4], epochs=1, verbose=0)
