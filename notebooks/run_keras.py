@@ -15,7 +15,7 @@ It does not use tinycnn and runs in its own environment:
 
     /work/kerasenv/bin/python notebooks/run_keras.py                        # deep_sgd, 3 epochs
     /work/kerasenv/bin/python notebooks/run_keras.py --recipe small_cnn --epochs 30
-    /work/kerasenv/bin/python notebooks/run_keras.py --recipe model_1
+    /work/kerasenv/bin/python notebooks/run_keras.py --recipe model_1 [--keras2]   # --keras2: tf_keras, legacy decay
     /work/kerasenv/bin/python notebooks/run_keras.py --epochs 1 --seed 1 --threads 2
     /work/kerasenv/bin/python notebooks/run_keras.py --epochs 1 --train-images 2000 --test-images 1000
 
@@ -59,8 +59,7 @@ def data_file() -> Path:
 
 
 def build_model(keras, recipe):
-    from keras import layers
-    from keras.constraints import MaxNorm
+    layers, MaxNorm = keras.layers, keras.constraints.MaxNorm
 
     if recipe == "model_1":  # tinycnn.zoo.seed001_model1, 181,162 parameters
         return keras.Sequential([
@@ -103,6 +102,8 @@ def main() -> None:
     parser.add_argument("--recipe", choices=sorted(PARAMS), default="deep_sgd")
     parser.add_argument("--epochs", type=int, help="default: 3 for deep_sgd, 100 for small_cnn, 15 for model_1")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keras2", action="store_true",
+                        help="run in tf_keras (Keras 2) with its legacy optimizers' own decay argument")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads")
     parser.add_argument("--train-images", type=int, help="use only the first N training images (not recorded)")
     parser.add_argument("--test-images", type=int, help="use only the first N test images (not recorded)")
@@ -112,7 +113,10 @@ def main() -> None:
     # Thread pools can only be sized before TensorFlow runs its first op.
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    import keras
+    if args.keras2:
+        import tf_keras as keras
+    else:
+        import keras
     keras.utils.set_random_seed(args.seed)
 
     with np.load(data_file()) as d:  # uint8 NHWC images, uint8 labels 0..9
@@ -121,13 +125,18 @@ def main() -> None:
     x, xt = x.astype("float32") / 255, xt.astype("float32") / 255
     y, yt = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(yt, 10)
     epochs = args.epochs or {"deep_sgd": 3, "small_cnn": 100, "model_1": 15}[args.recipe]
+    legacy = keras.optimizers.legacy if args.keras2 else None  # Keras 2's optimizers, with `decay`
     if args.recipe == "small_cnn":
         (x, y), validation = (x[5000:], y[5000:]), (x[:5000], y[:5000])
         optimizer = keras.optimizers.RMSprop()
     elif args.recipe == "model_1":
         validation = (xt, yt)
         lr = keras.optimizers.schedules.InverseTimeDecay(0.0005, decay_steps=1, decay_rate=1e-6)
-        optimizer = keras.optimizers.RMSprop(learning_rate=lr)
+        optimizer = legacy.RMSprop(learning_rate=0.0005, decay=1e-6) if legacy else \
+            keras.optimizers.RMSprop(learning_rate=lr)
+    elif legacy:
+        validation = (xt, yt)
+        optimizer = legacy.SGD(learning_rate=0.01, momentum=0.9, decay=0.01 / 25)
     else:
         validation = (xt, yt)
         # Keras 2's per-batch legacy decay=0.01/25: lr_t = 0.01 / (1 + 0.0004 * iterations).
@@ -153,7 +162,7 @@ def main() -> None:
         return [round(float(v), 4) for v in values]
 
     record = {
-        "recipe": args.recipe, "engine": f"keras {keras.__version__} / tensorflow {tf.__version__}",
+        "recipe": args.recipe, "engine": f"{'tf_keras' if args.keras2 else 'keras'} {keras.__version__} / tensorflow {tf.__version__}",
         "dataset": "cifar10 (JPEG-75 stand-in)", "params": model.count_params(),
         "train_images": len(x), "test_images": len(xt), "epochs_run": len(history["loss"]),
         "batch_size": 32, "seed": args.seed, "threads": args.threads,
