@@ -72,15 +72,15 @@ def test_datasets_lists_the_cache_and_the_embedded_sample(capsys, monkeypatch, t
     assert str(tmp_path) in out and "mnist_sample.npz" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--model", "resnet"], "unknown model 'resnet'; the zoo has: cifar10_cnn"),
-    (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet': use one of mnist_sample, mnist"),
-    (["train", "--dataset", "missing.npz"], "dataset file not found: missing.npz"),
-    (["train", "--model", "seed003_cifar10_small"], "expects images of shape (32, 32, 3), but the dataset's are (28, 28, 1)"),
-    (["predict", "nothere.png", "--model", "nothere.npz"], "model file not found: nothere.npz"),
+@pytest.mark.parametrize("argv, message, status", [
+    (["train", "--model", "resnet"], "unknown model 'resnet'; the zoo has: cifar10_cnn", 2),
+    (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet': use one of mnist_sample, mnist", 2),
+    (["train", "--dataset", "missing.npz"], "dataset file not found: missing.npz", 1),
+    (["train", "--model", "seed003_cifar10_small"], "expects images of shape (32, 32, 3), but the dataset's are (28, 28, 1)", 2),
+    (["predict", "nothere.png", "--model", "nothere.npz"], "model file not found: nothere.npz", 1),
 ])
-def test_errors_are_one_clear_line(argv, message, capsys):
-    assert cli.main(argv) == 2
+def test_errors_are_one_clear_line(argv, message, status, capsys):
+    assert cli.main(argv) == status
     err = capsys.readouterr().err
     assert err.startswith("tinycnn: error: ") and message in err
     assert len(err.strip().splitlines()) == 1

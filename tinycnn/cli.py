@@ -2,7 +2,8 @@
 
 ``tinycnn train`` with no arguments trains the MNIST CNN of the classic notebook on the
 MNIST sample that ships inside tinycnn, so it works offline. Errors are one line on
-stderr (exit status 2), never a traceback.
+stderr, never a traceback: exit status 2 for a wrong argument, 1 for a file that cannot be
+used (missing, damaged, of the wrong kind, a model file that fails).
 """
 from __future__ import annotations
 
@@ -20,7 +21,49 @@ DATASET_NAMES = ("mnist_sample", "mnist", "fashion_mnist", "cifar10")
 
 
 class UsageError(Exception):
-    """A mistake in what the user asked for; printed as one line."""
+    """A mistake in what the user asked for; printed as one line (exit status 2)."""
+
+
+class FileError(Exception):
+    """A file the command cannot use; printed as one line (exit status 1)."""
+
+
+def reading(path, read, kind: str):
+    """``read()``, with any failure reported as a :class:`FileError` naming ``path`` (a
+    ``kind``: "model file", "dataset file")."""
+    if not Path(path).exists():
+        raise FileError(f"{kind} not found: {path}")
+    try:
+        return read()
+    except (UsageError, FileError):
+        raise
+    except Exception as err:  # noqa: BLE001  (a user's file may fail in any way; report it in one line)
+        text = str(err)
+        raise FileError(text if str(path) in text else f"{path}: {type(err).__name__}: {text}") from None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number of at least 0."""
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1)."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
 
 
 # ----- data ----------------------------------------------------------------------------
@@ -33,12 +76,10 @@ def load_dataset(spec: str):
         return (x, y), (xt, yt), list(module.CLASS_NAMES)
     path = Path(spec)
     if path.suffix == ".npz":
-        if not path.exists():
-            raise UsageError(f"dataset file not found: {path}")
-        (x, y), (xt, yt) = datasets.load_npz(path)
+        (x, y), (xt, yt) = reading(path, lambda: datasets.load_npz(path), "dataset file")
         return (x, y), (xt, yt), [str(i) for i in range(int(max(y.max(), yt.max())) + 1)]
     if path.is_dir():
-        x, y, names = datasets.image_folder(path)
+        x, y, names = reading(path, lambda: datasets.image_folder(path), "dataset folder")
         order = np.random.default_rng(0).permutation(len(x))
         cut = int(0.8 * len(x))
         return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]]), names
@@ -60,22 +101,28 @@ def load_model_spec(spec: str, compile: bool = True):
     from .models import load_model
     path = Path(spec)
     if path.suffix == ".py":
-        if not path.exists():
-            raise UsageError(f"model file not found: {path}")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        if not hasattr(module, "build_model"):
-            raise UsageError(f"{path} must define a function build_model() that returns a Sequential model")
-        return module.build_model()
-    if path.suffix == ".npz":
-        if not path.exists():
-            raise UsageError(f"model file not found: {path}")
-        return load_model(path)
+        return reading(path, lambda: _build_from_file(path), "model file")
+    if path.suffix in (".npz", ".h5", ".hdf5", ".keras"):
+        return reading(path, lambda: load_model(path), "model file")
     try:
         return zoo.build(spec, compile=compile)
     except ValueError as err:
         raise UsageError(f"{err}, or give a FILE.py defining build_model() or a saved model .npz") from None
+
+
+def _build_from_file(path: Path):
+    """The model ``build_model()`` of the Python file ``path`` returns."""
+    from .models import Model
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    if not callable(getattr(module, "build_model", None)):
+        raise FileError(f"{path} must define a function build_model() that returns a model")
+    model = module.build_model()
+    if not isinstance(model, Model):
+        raise FileError(f"{path}: build_model() returned {type(model).__name__}, not a model "
+                        "(a Sequential or a Model); end it with `return model`")
+    return model
 
 
 def check_fits(model, x, name) -> None:
@@ -96,9 +143,9 @@ def cmd_train(args) -> None:
     model = load_model_spec(args.model)
     check_fits(model, x, args.model)
     entry = zoo.ENTRIES.get(args.model)
-    if args.optimizer or args.lr or model.optimizer is None:
+    if args.optimizer or args.lr is not None or model.optimizer is None:
         optimizer = optimizers.get(args.optimizer or (model.optimizer.get_config() if model.optimizer else "rmsprop"))
-        if args.lr:
+        if args.lr is not None:
             optimizer.learning_rate = args.lr
         model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     batch_size = args.batch_size or (entry.batch_size if entry else 32)
@@ -153,11 +200,9 @@ def read_image(path: Path, shape) -> np.ndarray:
     """One image file as float32 (H, W, C) in [0, 1], resized and converted to the model's
     input size and channels."""
     from .preprocessing.image import img_to_array, load_img
-    if not path.exists():
-        raise UsageError(f"image not found: {path}")
     height, width, channels = shape
-    image = load_img(path, color_mode="grayscale" if channels == 1 else "rgb", target_size=(height, width),
-                     interpolation="bilinear")
+    image = reading(path, lambda: load_img(path, color_mode="grayscale" if channels == 1 else "rgb",
+                                           target_size=(height, width), interpolation="bilinear"), "image")
     return img_to_array(image) / 255.0
 
 
@@ -191,6 +236,9 @@ def cmd_datasets(args) -> None:
     for d in _files.data_dirs():
         print(f"data dir (TINYCNN_DATA_DIR): {d}")
     root = _files.cache_root()
+    if root.exists() and not os.access(root, os.R_OK | os.X_OK):
+        raise FileError(f"the cache folder {root} cannot be read (permissions); fix them, or set "
+                        "TINYCNN_HOME to another folder")
     found = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) if root.exists() else []
     for p in found:
         print(f"  cached: {p}")
@@ -206,12 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model and write its results")
     train.add_argument("--model", default="seed004_mnist_cnn", help="zoo name, FILE.py with build_model(), or saved .npz")
     train.add_argument("--dataset", default="mnist_sample", help=f"{', '.join(DATASET_NAMES)}, FILE.npz or DIR")
-    train.add_argument("--epochs", type=int, default=3)
-    train.add_argument("--batch-size", type=int, default=None, help="default: the model's notebook value")
+    train.add_argument("--epochs", type=positive_int, default=3)
+    train.add_argument("--batch-size", type=positive_int, default=None, help="default: the model's notebook value")
     train.add_argument("--optimizer", default=None, help="sgd, rmsprop, adam, adamax, adagrad, adadelta")
-    train.add_argument("--lr", type=float, default=None, help="learning rate")
+    train.add_argument("--lr", type=non_negative_float, default=None, help="learning rate")
     train.add_argument("--augment", action="store_true", help="random shifts (and flips for colour images)")
-    train.add_argument("--validation-split", type=float, default=0.1)
+    train.add_argument("--validation-split", type=fraction, default=0.1)
     train.add_argument("--out", default="runs/latest", help="output folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
@@ -233,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     profile = commands.add_parser("profile", help="per-layer FLOPs and timings of one training step")
     profile.add_argument("model", help="zoo name, FILE.py or saved .npz")
-    profile.add_argument("--batch-size", type=int, default=32)
+    profile.add_argument("--batch-size", type=positive_int, default=32)
     profile.add_argument("--backend", default=None, help="kernel tier: reference, numpy, numba")
     profile.set_defaults(run=cmd_profile)
 
@@ -246,7 +294,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (UsageError, ValueError, FileNotFoundError, KeyError, TypeError, OSError) as err:
+    except (FileError, FileNotFoundError, OSError) as err:
+        print(f"tinycnn: error: {err}", file=sys.stderr)
+        return 1
+    except (UsageError, ValueError, KeyError, TypeError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"tinycnn: error: {message}", file=sys.stderr)
         return 2

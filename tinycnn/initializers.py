@@ -63,12 +63,22 @@ class Constant(Initializer):
         return np.full(shape, self.value, dtype=dtype)
 
 
+def in_chunks(draw, shape, dtype, chunk=1 << 16) -> np.ndarray:
+    """``draw(n)`` (n float64 values of the one generator) into a new ``dtype`` array of
+    ``shape``, at most ``chunk`` values at a time: the values of one big draw, without its
+    float64 temporary of twice the weight's memory."""
+    out = np.empty(int(np.prod(shape)), dtype)
+    for start in range(0, out.size, chunk):
+        out[start:start + chunk] = draw(min(chunk, out.size - start))
+    return out.reshape(shape)
+
+
 class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05):
         self.minval, self.maxval = float(minval), float(maxval)
 
     def __call__(self, shape, dtype="float32"):
-        return utils.rng().uniform(self.minval, self.maxval, size=shape).astype(dtype)
+        return in_chunks(lambda n: utils.rng().uniform(self.minval, self.maxval, size=n), shape, dtype)
 
 
 class RandomNormal(Initializer):
@@ -76,7 +86,7 @@ class RandomNormal(Initializer):
         self.mean, self.stddev = float(mean), float(stddev)
 
     def __call__(self, shape, dtype="float32"):
-        return utils.rng().normal(self.mean, self.stddev, size=shape).astype(dtype)
+        return in_chunks(lambda n: utils.rng().normal(self.mean, self.stddev, size=n), shape, dtype)
 
 
 def truncated_normal(shape, stddev) -> np.ndarray:
@@ -101,10 +111,8 @@ class VarianceScaling(Initializer):
         variance = self.scale / max(1.0, n)
         if self.distribution == "uniform":
             limit = np.sqrt(3.0 * variance)
-            values = utils.rng().uniform(-limit, limit, size=shape)
-        else:
-            values = truncated_normal(shape, np.sqrt(variance) / TRUNCATED_STD)
-        return values.astype(dtype)
+            return in_chunks(lambda n: utils.rng().uniform(-limit, limit, size=n), shape, dtype)
+        return truncated_normal(shape, np.sqrt(variance) / TRUNCATED_STD).astype(dtype)
 
 
 class GlorotUniform(VarianceScaling):

@@ -22,6 +22,7 @@ Writing (:func:`save_weights`) produces Keras 3's layout, which Keras 3's
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -78,11 +79,34 @@ def _read_keras2(root) -> list[tuple[str, list]]:
     """``[(layer name, [arrays])]`` for the layers with weights, in the file's order."""
     entries = []
     for name in (_text(n) for n in root.attrs["layer_names"]):
+        if name not in root:
+            raise ValueError(f"the file lists layer {name!r} in layer_names but has no group for it: "
+                             "the file is damaged or incomplete")
         group = root[name]
         weight_names = [_text(w) for w in group.attrs.get("weight_names", [])]
+        missing = [w for w in weight_names if w not in group]
+        if missing:
+            raise ValueError(f"layer {name!r} lists weights {missing} that the file does not hold: the file "
+                             "is damaged or incomplete")
         if weight_names:
             entries.append((name, [np.asarray(group[w]) for w in weight_names]))
     return entries
+
+
+@contextlib.contextmanager
+def opened(path, what: str):
+    """``h5py.File(path, 'r')``, with a damaged, truncated or foreign file (and a damaged
+    layout inside it) reported as a ValueError naming the file."""
+    h5py = _h5py()
+    shown = "the file" if hasattr(path, "read") else repr(os.fspath(path))
+    try:
+        with h5py.File(path if hasattr(path, "read") else os.fspath(path), "r") as handle:
+            yield handle
+    except (OSError, KeyError, ValueError, UnicodeDecodeError) as err:
+        if isinstance(err, ValueError) and str(err).startswith(what):
+            raise
+        raise ValueError(f"{what}: {shown} cannot be read as a Keras HDF5 file ({err}); it is damaged or "
+                         "truncated: save it again, or use a backup") from None
 
 
 def _read_keras3(root) -> dict:
@@ -98,9 +122,7 @@ def _read_keras3(root) -> dict:
 def read(path) -> tuple[str, object]:
     """``('keras2', [(name, arrays), ...])`` or ``('keras3', {key: arrays})`` from a file
     (a path, or an open binary file such as a ``.keras`` archive's member)."""
-    h5py = _h5py()
-    path = path if hasattr(path, "read") else os.fspath(path)
-    with h5py.File(path, "r") as handle:
+    with opened(path, "load_weights") as handle:
         root = handle["model_weights"] if "model_weights" in handle else handle
         if "layer_names" in root.attrs:
             return "keras2", _read_keras2(root)
@@ -208,8 +230,7 @@ def save_model(model, path) -> None:
 def load_model(path, classes):
     """A model from a Keras legacy ``.h5`` full-model file: a model (of the class
     ``classes`` names for its kind) built from its ``model_config``, then its weights."""
-    h5py = _h5py()
-    with h5py.File(os.fspath(path), "r") as handle:
+    with opened(path, "load_model") as handle:
         config = handle.attrs.get("model_config")
     if config is None:
         raise ValueError(f"load_model: {os.fspath(path)!r} is a Keras weights file, not a whole model "

@@ -41,11 +41,15 @@ def read_archive(path, what: str) -> tuple[dict, dict]:
                          "its .npz format here")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{what}: {path!r} is not a tinycnn weights or model file")
-    with np.load(path, allow_pickle=False) as archive:
-        if META_KEY not in archive:
-            raise ValueError(f"{what}: {path!r} is an .npz file but was not written by tinycnn")
-        meta = json.loads(archive[META_KEY].tobytes().decode())
-        arrays = {key: archive[key] for key in archive.files if key != META_KEY}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if META_KEY not in archive:
+                raise ValueError(f"{what}: {path!r} is an .npz file but was not written by tinycnn")
+            meta = json.loads(archive[META_KEY].tobytes().decode())
+            arrays = {key: archive[key] for key in archive.files if key != META_KEY}
+    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{what}: {path!r} is damaged ({type(err).__name__}: {err}); it cannot be read: "
+                         "save the model again, or use a backup") from None
     return meta, arrays
 
 
@@ -104,6 +108,10 @@ def set_weights_from(model, layout, arrays, what) -> None:
                 f'({saved["type"]}): the file comes from another architecture')
     if len(layout) != len(model.layers):
         raise ValueError(f"{what}: the file has {len(layout)} layers, this model has {len(model.layers)}")
+    missing = [f"weights/{i}" for i in range(len(model.weights)) if f"weights/{i}" not in arrays]
+    if missing:
+        raise ValueError(f"{what}: the file lacks the arrays {missing}: it is damaged or incomplete; "
+                         "nothing was loaded")
     model.set_weights([arrays[f"weights/{i}"] for i in range(len(model.weights))])
 
 

@@ -24,7 +24,11 @@ def to_float_array(value, dtype=None, what: str = "tensor") -> np.ndarray:
     complex numbers are refused with a TypeError naming ``what`` was being converted.
     """
     on_gpu = hasattr(value, "__cuda_array_interface__")  # a GPU tier's array stays where it is
-    array = value if isinstance(value, np.ndarray) or on_gpu else np.asarray(value)
+    try:
+        array = value if isinstance(value, np.ndarray) or on_gpu else np.asarray(value)
+    except ValueError:  # NumPy's "inhomogeneous shape"
+        raise ValueError(f"{what}: the data is a ragged list (its rows have different lengths or shapes); "
+                         "give an array of one shape, e.g. np.stack(rows) of equal-sized rows") from None
     kind = array.dtype.kind
     if kind not in "fiub":
         raise TypeError(

@@ -104,8 +104,8 @@ def fetch(dataset: str, filename: str, expected_md5: str, urls: list[str], cache
     if target.is_file():
         if md5(target) == expected_md5:
             return target
-        warnings.warn(f"{target} fails its MD5 check; downloading it again", stacklevel=3)
-        target.unlink()
+        warnings.warn(f"{target} fails its MD5 check; downloading it again (the copy stays until a good "
+                      "one replaces it)", stacklevel=3)
     target.parent.mkdir(parents=True, exist_ok=True)
     failures = []
     for url in urls:
@@ -133,13 +133,26 @@ def cached_arrays_path(dataset: str, cache_dir=None) -> Path:
     return cache_root(cache_dir) / dataset / f"{dataset}.npz"
 
 
-def load_cached(dataset: str, cache_dir=None):
-    """``((x_train, y_train), (x_test, y_test))`` from the cache, or None when not cached."""
+def load_cached(dataset: str, sample_shape: tuple, cache_dir=None):
+    """``((x_train, y_train), (x_test, y_test))`` from the cache, or None when not cached or
+    when the cached file is damaged or does not hold uint8 images of ``sample_shape`` with
+    one label each (then a warning names the file, and the dataset is parsed again)."""
     path = cached_arrays_path(dataset, cache_dir)
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as f:
-        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    except Exception as err:  # noqa: BLE001  (any damage: bad zip, missing key, pickled object)
+        problem = f"cannot be read ({type(err).__name__}: {err})"
+    else:
+        problem = next((f"holds x {x.shape} {x.dtype} and y {y.shape}, not uint8 images of shape "
+                        f"{sample_shape} with one label each" for x, y in arrays
+                        if x.shape[1:] != tuple(sample_shape) or x.dtype != np.uint8 or len(y) != len(x)), None)
+        if problem is None:
+            return arrays
+    warnings.warn(f"the cached {dataset} arrays {path} {problem}; parsing the dataset again", stacklevel=3)
+    return None
 
 
 def save_cached(dataset: str, arrays, cache_dir=None) -> None:

@@ -44,7 +44,7 @@ def read_idx_gz(path: Path) -> np.ndarray:
 
 def load_idx_dataset(dataset: str, md5s: dict, base_urls: list[str], cache_dir=None):
     """Keras's ``((x_train, y_train), (x_test, y_test))`` from the four IDX files of ``dataset``."""
-    cached = _files.load_cached(dataset, cache_dir)
+    cached = _files.load_cached(dataset, (28, 28), cache_dir)
     if cached is not None:
         return cached
     arrays = {}

@@ -48,6 +48,10 @@ STAND_IN_FOLDER = "cifar10-jpeg75"
 STAND_IN_MD5 = "c158d19daf3e54b87f1c682f1c9950ba"
 
 
+class RefusedPickle(pickle.UnpicklingError):
+    """A batch names a callable that a CIFAR-10 batch never holds (a payload, not data)."""
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Unpickles CIFAR-10 batches: only the NumPy callables an ndarray's pickle names load."""
 
@@ -62,15 +66,21 @@ class _BatchUnpickler(pickle.Unpickler):
         try:
             return self.ALLOWED[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise RefusedPickle(
                 f"refusing to load {module}.{name} from a CIFAR-10 batch: these files hold "
                 f"only dicts, lists and NumPy arrays") from None
 
 
 def load_batch(path: Path):
     """``(x, y)`` of one CIFAR-10 python batch: x uint8 ``(n, 32, 32, 3)``, y uint8 ``(n,)``."""
-    with open(path, "rb") as f:
-        batch = _BatchUnpickler(f, encoding="bytes").load()
+    try:
+        with open(path, "rb") as f:
+            batch = _BatchUnpickler(f, encoding="bytes").load()
+    except RefusedPickle:
+        raise
+    except (EOFError, pickle.UnpicklingError, ValueError) as err:
+        raise ValueError(f"{path}: a truncated or damaged CIFAR-10 batch ({type(err).__name__}: {err}); "
+                         "delete the archive and its extracted folder, and download it again") from None
     if not isinstance(batch, dict):
         raise ValueError(f"{path.name}: not a CIFAR-10 batch (a {type(batch).__name__}, "
                          f"not a dict)")
@@ -124,7 +134,7 @@ def load_data(cache_dir=None):
 
     The stand-in is not cached (it is already an ``.npz``), so its warning repeats on each load.
     """
-    cached = _files.load_cached(DATASET, cache_dir)
+    cached = _files.load_cached(DATASET, (32, 32, 3), cache_dir)
     if cached is not None:
         return cached
     official_on_disk = (_files.find_in_data_dirs(DATASET, ARCHIVE) is not None

@@ -49,6 +49,9 @@ class Layer:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
+        if input_shape is not None and any(int(d) < 1 for d in input_shape):
+            raise ValueError(f"{type(self).__name__}: every axis of input_shape must be at least 1, got "
+                             f"{tuple(input_shape)}")
         self.requested_input_shape = None if input_shape is None else (None, *input_shape)
         self.trainable = trainable
         self.dtype = np.dtype(dtype)
@@ -72,6 +75,19 @@ class Layer:
             self._regularized.append((regularizer, weight))
         return weight
 
+    def set_weight_options(self, **options) -> None:
+        """Keep the initializers, regularizers and constraints of the layer's weights (keyword
+        names end in ``_initializer``, ``_regularizer``, ``_constraint``), each checked now,
+        so a wrong name fails where it was written, as in Keras."""
+        check = {"initializer": initializers.get, "regularizer": regularizers.get,
+                 "constraint": constraints_mod.get}
+        for key, value in options.items():
+            try:
+                check[key.rpartition("_")[2]](value)
+            except ValueError as err:
+                raise ValueError(f"{type(self).__name__}: {key}: {err}") from None
+            setattr(self, key, value)
+
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape`` (no weights by default)."""
 
@@ -82,6 +98,10 @@ class Layer:
         """Build on first use and return the output shape; later inputs must match.
         ``input_shape`` is one shape, or a list of shapes for a layer of several inputs."""
         input_shape = batchless(input_shape)
+        for shape in input_shape if isinstance(input_shape, list) else [input_shape]:
+            if any(d == 0 for d in shape[1:]):
+                raise ValueError(f'Input of layer "{self.name}" has an empty axis: shape {shape_str(shape)}; '
+                                 "every axis but the batch must be at least 1")
         if not self.built:
             self.build(input_shape)
             self.input_shape = input_shape

@@ -1,7 +1,7 @@
 """Convolution layers."""
 from __future__ import annotations
 
-from .. import functional as F
+from .. import functional as F, utils
 from ..kernels.geometry import check_padding, pair, window_geometry
 from .base import check_channels_last, serialize
 from .core import WithActivation
@@ -19,20 +19,18 @@ class Conv2D(WithActivation):
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
         check_channels_last(data_format, "Conv2D")
         if pair(dilation_rate, "dilation_rate", "Conv2D") != (1, 1):
             raise ValueError(f"Conv2D: dilation_rate other than 1 is not supported, got {dilation_rate!r}")
-        self.filters = filters
+        self.filters = utils.count_argument(filters, "filters", "Conv2D")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
         self.strides = pair(strides, "strides", "Conv2D")
         self.padding = check_padding(padding, "Conv2D")
         self.use_bias = use_bias
         self.set_activation(activation)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.set_weight_options(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                                kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                                kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
 
     def build(self, input_shape):
         if len(input_shape) != 4:

@@ -60,13 +60,11 @@ class Dense(WithActivation):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        self.units, self.use_bias = int(units), use_bias
+        self.units, self.use_bias = utils.count_argument(units, "units", "Dense"), use_bias
         self.set_activation(activation)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.set_weight_options(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                                kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                                kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
 
     def build(self, input_shape):
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,

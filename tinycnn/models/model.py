@@ -31,6 +31,9 @@ def check_array(x, expected, what: str, model_name: str) -> np.ndarray:
     """``x`` as a float32 array whose sample shape is ``expected`` (a shape with its batch
     axis, or None to accept any); the error says how to fix a missing channel axis."""
     x = x.data if isinstance(x, Tensor) else to_float_array(x, dtype=np.float32, what=what)
+    if x.ndim < 2 or 0 in x.shape[1:]:
+        raise ValueError(f'{what}: model "{model_name}" got data of shape {x.shape}: it needs a batch axis '
+                         "and at least one value along every other axis")
     if expected is not None and tuple(x.shape[1:]) != tuple(expected[1:]):
         hint = ""
         if tuple(x.shape[1:]) + (1,) == tuple(expected[1:]):

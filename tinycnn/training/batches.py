@@ -10,6 +10,8 @@ module needs no model.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import utils
@@ -45,6 +47,10 @@ def split_validation(x, y, fraction, what="fit"):
     if not 0 < fraction < 1:
         raise ValueError(f"{what}: validation_split must be in (0, 1), got {fraction}")
     cut = int(samples(x) * (1 - fraction))
+    if cut == 0 or cut == samples(x):
+        raise ValueError(f"{what}: validation_split={fraction} of {samples(x)} samples leaves {cut} for training "
+                         f"and {samples(x) - cut} for validation; each needs at least one: use more samples "
+                         "or another split")
     return (take(x, slice(None, cut)), y[:cut]), (take(x, slice(cut, None)), y[cut:])
 
 
@@ -53,18 +59,23 @@ def slices(count, batch_size):
     return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
 
 
-def array_batches(x, y, batch_size, shuffle):
-    """A function returning one epoch's ``(x_batch, y_batch)`` iterator."""
-    def epoch():
+def array_batches(x, y, batch_size, shuffle, steps=None):
+    """A function returning one epoch's ``(x_batch, y_batch)`` iterator: one pass over the
+    samples, or with ``steps`` (Keras's ``steps_per_epoch`` on arrays) the next ``steps``
+    batches of an endless run of passes, so epochs may end mid-pass."""
+    def one_pass():
         if not shuffle:  # contiguous slices: views, no copies
             for start, stop in slices(samples(x), batch_size):
                 yield take(x, slice(start, stop)), y[start:stop]
             return
-        order = utils.rng().permutation(samples(x))  # a new order every epoch
+        order = utils.rng().permutation(samples(x))  # a new order every pass
         for start, stop in slices(samples(x), batch_size):
             index = order[start:stop]
             yield take(x, index), y[index]
-    return epoch
+    if steps is None:
+        return one_pass
+    stream = itertools.chain.from_iterable(one_pass() for _ in itertools.count())
+    return lambda: itertools.islice(stream, steps)
 
 
 def iterator_batches(iterator, steps_per_epoch, check, what="fit"):

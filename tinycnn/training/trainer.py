@@ -26,7 +26,11 @@ from .. import optimizers as optimizers_mod
 from .. import plan
 from ..autograd import no_grad
 from ..kernels.threads import blas_scope
+from ..utils import count_argument
 from . import batches
+
+
+DIVERGED = 10_000  # fit warns once when a batch's loss exceeds this many times the first one
 
 
 class Trainer:
@@ -63,6 +67,8 @@ class Trainer:
     # ----- one batch -------------------------------------------------------------------
     def _checked(self, x, y, what):
         x = self._check_inputs(x, what)
+        if batches.samples(x) == 0:
+            raise ValueError(f"{what}: x has 0 samples; training and evaluation need at least one")
         return x, batches.check_targets(x, y, what)
 
     def _loss_and_predictions(self, x, y, training):
@@ -79,8 +85,10 @@ class Trainer:
         return logs
 
     def _train_step(self, x, y):
-        """Returns ``(logs of this batch, finite)``; the update is skipped when the loss is
-        not finite, so NaN never reaches the weights."""
+        """Returns ``(logs of this batch, finite)``. A batch whose loss is not finite is not
+        applied, and the weights go back to those before the previous update (the update
+        that may have pushed them towards overflow), so the model keeps the last weights
+        that gave a finite loss; NaN never reaches them."""
         params = self.trainable_weights
         for p in params:
             p.grad = None
@@ -88,10 +96,33 @@ class Trainer:
         value = float(loss.data)
         logs = self._batch_logs(value, y, y_pred)
         if not np.isfinite(value):
+            self._restore_last_finite(params)
             return logs, False
+        self._keep_last_finite(params)
         loss.backward()
         self.optimizer.apply(params)
         return logs, True
+
+    def _keep_last_finite(self, params) -> None:
+        """Copy ``params`` (which just gave a finite loss) into buffers kept for a restore."""
+        kept = getattr(self, "_last_finite", None)
+        if kept is None or [k.shape for k in kept] != [p.shape for p in params]:
+            self._last_finite = [p.data.copy() for p in params]
+            return
+        for buffer, p in zip(kept, params):
+            buffer[...] = p.data
+
+    def _restore_last_finite(self, params) -> bool:
+        """Put back the weights of :meth:`_keep_last_finite`; False when there are none."""
+        kept = getattr(self, "_last_finite", None)
+        if kept is None or [k.shape for k in kept] != [p.shape for p in params]:
+            return False
+        for buffer, p in zip(kept, params):
+            p.data[...] = buffer
+        return True
+
+    def _weights_finite(self) -> bool:
+        return all(bool(np.isfinite(w.data).all()) for w in self.trainable_weights)
 
     def _test_step(self, x, y) -> dict:
         with no_grad():
@@ -140,9 +171,11 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size < 1:
-            raise ValueError(f"fit: batch_size must be at least 1, got {batch_size}")
+        batch_size = 32 if batch_size is None else count_argument(batch_size, "batch_size", "fit")
+        epochs = count_argument(epochs, "epochs", "fit", minimum=0)
+        initial_epoch = count_argument(initial_epoch, "initial_epoch", "fit", minimum=0)
+        if steps_per_epoch is not None:
+            steps_per_epoch = count_argument(steps_per_epoch, "steps_per_epoch", "fit")
         if epochs < initial_epoch:
             raise ValueError(f"fit: epochs ({epochs}) is less than initial_epoch ({initial_epoch})")
         if x is not None and batches.is_batch_iterator(x):
@@ -157,8 +190,8 @@ class Trainer:
             x, y = self._checked(x, y, "fit")
             if validation_split and validation_data is None:
                 (x, y), validation_data = batches.split_validation(x, y, validation_split)
-            epoch_batches = batches.array_batches(x, y, batch_size, shuffle)
-            steps = -(-batches.samples(x) // batch_size)
+            epoch_batches = batches.array_batches(x, y, batch_size, shuffle, steps_per_epoch)
+            steps = steps_per_epoch or -(-batches.samples(x) // batch_size)
         validation = None
         if validation_data is not None:
             validation = self._test_batches(validation_data, None, validation_batch_size or batch_size,
@@ -168,11 +201,15 @@ class Trainer:
         cbs = callbacks_mod.CallbackList(
             ([callbacks_mod.ProgbarLogger()] if verbose else []) + list(callbacks or []) + [history],
             model=self, epochs=epochs, steps=steps, verbose=verbose)
-        self.stop_training = False
+        self.stop_training, self._first_loss, self._warned_divergence = False, None, False
         cbs.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
             logs = self._fit_epoch(epoch, epoch_batches, cbs)
+            if not self._weights_finite() and self._restore_last_finite(self.trainable_weights):
+                print(f"Epoch {epoch + 1}: an update made weights infinite or NaN; training stopped and the "
+                      "weights are those from before that update")
+                self.stop_training = True
             if validation is not None and not self.stop_training:
                 val = self._evaluate(validation, cbs)
                 logs.update({f"val_{key}": value for key, value in val.items()})
@@ -196,9 +233,17 @@ class Trainer:
             logs = {key: total / seen for key, total in totals.items()}
             cbs.on_train_batch_end(step, logs)
             if not finite:
-                print(f"Epoch {epoch + 1}, batch {step}: the loss is {batch_logs['loss']}; "
-                      "training stopped and this batch's update was not applied")
+                print(f"Epoch {epoch + 1}, batch {step}: the loss is {batch_logs['loss']}; training "
+                      "stopped, this batch's update was not applied and the weights are the last ones "
+                      "that gave a finite loss")
                 self.stop_training = True
+            elif self._first_loss is None:
+                self._first_loss = batch_logs["loss"]
+            elif not self._warned_divergence and batch_logs["loss"] > DIVERGED * max(self._first_loss, 1.0):
+                self._warned_divergence = True
+                warnings.warn(f"Epoch {epoch + 1}, batch {step}: the loss ({batch_logs['loss']:.4g}) is over "
+                              f"{DIVERGED:,} times its first value ({self._first_loss:.4g}): training is "
+                              "diverging; lower the learning rate", RuntimeWarning, stacklevel=2)
             if self.stop_training:
                 break
         return logs
@@ -213,6 +258,8 @@ class Trainer:
     def _test_batches(self, x, y, batch_size, steps, what):
         """``(epoch function, steps)`` of checked ``(x, y)`` batches: slices of arrays (``x``
         and ``y``, or ``x`` a tuple ``(x, y)``), or ``steps`` batches of an iterator."""
+        batch_size = count_argument(batch_size, "batch_size", what)
+        steps = None if steps is None else count_argument(steps, "steps", what)
         if batches.is_batch_iterator(x):
             return batches.iterator_batches(x, steps, lambda item: self._checked(*item, what), what)
         if y is None:
@@ -227,7 +274,7 @@ class Trainer:
         """Loss and metrics over the data in inference mode, batch-size-weighted; ``x`` (and
         ``y``) arrays, or an iterator of ``(x, y)`` batches (``steps`` of them)."""
         self._require_compiled("evaluate")
-        test = self._test_batches(x, y, batch_size or 32, steps, "evaluate")
+        test = self._test_batches(x, y, 32 if batch_size is None else batch_size, steps, "evaluate")
         return self._format(self._evaluate(test, self._callbacks(callbacks, verbose, test[1])), return_dict)
 
     def _evaluate(self, test, cbs) -> dict:
@@ -248,6 +295,8 @@ class Trainer:
     def _input_batches(self, x, batch_size, steps):
         """``(batches, count)`` of model inputs: slices of an array, or ``steps`` batches of
         an iterator (whose items may be ``(x, y)`` pairs: the x is taken)."""
+        batch_size = count_argument(batch_size, "batch_size", "predict")
+        steps = None if steps is None else count_argument(steps, "steps", "predict")
         if not batches.is_batch_iterator(x):
             x = self._check_inputs(x, "predict")
             spans = batches.slices(batches.samples(x), batch_size)
@@ -263,7 +312,7 @@ class Trainer:
         an iterator of batches (``steps`` of them)."""
         if not self.layers:
             raise ValueError("predict: the model has no layers yet")
-        inputs, count = self._input_batches(x, batch_size or 32, steps)
+        inputs, count = self._input_batches(x, 32 if batch_size is None else batch_size, steps)
         cbs = self._callbacks(callbacks, verbose, count)
         cbs.on_predict_begin({})
         outputs = []

@@ -31,6 +31,16 @@ def rng() -> np.random.Generator:
     return _generator
 
 
+def count_argument(value, name: str, what: str, minimum: int = 1) -> int:
+    """``value`` as an int, checked: a Python or NumPy integer (not a bool) of at least
+    ``minimum``; anything else raises ValueError naming ``what``'s argument ``name``."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        least = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+        raise ValueError(f"{what}: {name} must be {least}, got {value!r}")
+    return int(value)
+
+
 def unique_name(prefix: str) -> str:
     """Keras 3 numbering: the first layer of a kind is ``prefix``, then ``prefix_1``, ..."""
     count = _name_counts[prefix]
