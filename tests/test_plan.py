@@ -82,7 +82,7 @@ def fused_and_unfused(monkeypatch, build, x, y, loss):
         set_random_seed(1)
         model = build()
         model.compile(optimizer="sgd", loss=loss)
-        value, _ = model._loss_and_predictions(x, y, training=True)
+        value, _, _ = model._loss_and_predictions(x, y, training=True)
         value.backward()
         results.append((float(value.data), [w.grad.copy() for w in model.trainable_weights],
                         model.predict(x, verbose=0)))

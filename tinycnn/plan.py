@@ -182,14 +182,14 @@ def program(inputs, outputs, nodes) -> Program:
                    tuple(id(t) for t in inputs), tuple(id(t) for t in outputs))
 
 
-def run(program: Program, inputs: list, training, logits=False) -> list:
+def run(program: Program, inputs: list, training, logits=frozenset()) -> list:
     """The model's outputs (a list) for ``inputs`` (a list of Tensors, one per model input);
-    with ``logits``, the first output stops before its final softmax."""
+    the outputs whose slots are in ``logits`` stop before their final softmax."""
     values = dict(zip(program.inputs, inputs))
     for segment in program.segments:
         h = [values[slot] for slot in segment.inputs]
         values[segment.output] = run_steps(segment.steps, h[0] if len(h) == 1 else h, training,
-                                           logits and segment.output == program.outputs[0])
+                                           segment.output in logits)
     return [values[slot] for slot in program.outputs]
 
 
@@ -203,24 +203,39 @@ def logit_loss(loss):
     return None
 
 
-def ends_in_softmax(program: Program) -> bool:
-    """Does the segment that writes the model's (first) output end in a softmax?"""
-    last = next((seg for seg in program.segments if seg.output == program.outputs[0]), None)
-    return last is not None and _activation(last.steps[-1])[0] == "softmax" and last.steps[-1].pool is None
+def ends_in_softmax(program: Program, index: int = 0) -> bool:
+    """Does output ``index`` end in a softmax that no other layer reads (so that its logits
+    can go to the loss)?"""
+    slot = program.outputs[index]
+    last = next((seg for seg in program.segments if seg.output == slot), None)
+    read = any(slot in seg.inputs for seg in program.segments)
+    return (last is not None and not read and _activation(last.steps[-1])[0] == "softmax"
+            and last.steps[-1].pool is None)
 
 
-def loss_and_predictions(program: Program, inputs: list, y, loss, training) -> tuple:
-    """``(loss(y, model(x)), model(x))`` for a model of one output, with the softmax +
-    cross-entropy fusion when the output ends in a softmax and ``loss`` has a logit form
-    (:func:`logit_loss`)."""
-    fused = logit_loss(loss) if ends_in_softmax(program) else None
-    if fused is None:
-        out = run(program, inputs, training)[0]
-        return loss(y, out), out
-    logits = run(program, inputs, training, logits=True)[0]
-    with no_grad():
-        probabilities = F.softmax(logits)
-    return fused(y, logits), probabilities
+def loss_and_predictions(program: Program, inputs: list, ys: list, losses: list, weights: list,
+                         training) -> tuple:
+    """``(total loss, [loss of each output], [each output])``: the total is the sum of each
+    output's ``loss(y, output)`` times its weight (the one loss itself for a model of one
+    output). An output that ends in a softmax, with a loss that has a logit form
+    (:func:`logit_loss`), gets the softmax + cross-entropy fusion."""
+    fused = [logit_loss(loss) if ends_in_softmax(program, i) else None for i, loss in enumerate(losses)]
+    outs = run(program, inputs, training, logits={program.outputs[i] for i, f in enumerate(fused) if f})
+    parts, predictions = [], []
+    for out, y, loss, logit_form in zip(outs, ys, losses, fused):
+        if logit_form is None:
+            parts.append(loss(y, out))
+            predictions.append(out)
+        else:
+            parts.append(logit_form(y, out))
+            with no_grad():
+                predictions.append(F.softmax(out))
+    if len(parts) == 1 and weights[0] == 1.0:
+        return parts[0], parts, predictions
+    total = parts[0] * weights[0]
+    for part, weight in zip(parts[1:], weights[1:]):
+        total = total + part * weight
+    return total, parts, predictions
 
 
 def describe(steps, ends_model=True) -> list:

@@ -133,7 +133,9 @@ def save_model(model, filepath) -> None:
             "layers": weight_layout(model)}
     arrays = weight_arrays(model)
     if model.optimizer is not None:
-        meta["compile"] = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
+        meta["compile"] = {"optimizer": model.optimizer.get_config(),
+                           "loss": [loss.get_config() for loss in model.output_losses],
+                           "loss_weights": model.loss_weights,
                            "metrics": [m.name for m in model.compiled_metrics]}
         arrays.update({f"optimizer/{k}": v for k, v in model.optimizer.get_state().items()})
     write_archive(filepath, meta, arrays)
@@ -166,8 +168,10 @@ def load_model(filepath, classes: dict):
     set_weights_from(model, meta["layers"], arrays, "load_model")
     if "compile" in meta:
         settings = meta["compile"]
+        saved = settings["loss"] if isinstance(settings["loss"], list) else [settings["loss"]]
         model.compile(optimizer=optimizers.get(settings["optimizer"]),
-                      loss=losses.get(settings["loss"]), metrics=settings["metrics"])
+                      loss=[losses.get(item) for item in saved] if len(saved) > 1 else losses.get(saved[0]),
+                      metrics=settings["metrics"], loss_weights=settings.get("loss_weights"))
         state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
         if state:
             model.optimizer.set_state(state, model.trainable_weights)

@@ -105,16 +105,50 @@ def test_a_sequential_model_built_on_data_has_inputs_and_outputs():
     assert model.output.shape == (None, 4) and model.predict(np.zeros((2, 5)), verbose=0).shape == (2, 4)
 
 
-def test_a_model_of_several_outputs_predicts_a_list_and_is_not_compiled():
+def two_headed_model():
+    """One trunk, a softmax head (3 classes) and a linear head (1 value)."""
+    set_random_seed(0)
     x = Input(shape=(3,))
-    h = Dense(4, activation="relu")(x)
-    model = Model(inputs=x, outputs=[Dense(2)(h), Dense(1)(h)])
+    h = Dense(16, activation="relu")(x)
+    return Model(inputs=x, outputs=[Dense(3, activation="softmax", name="cls")(h), Dense(1, name="reg")(h)])
+
+
+def test_a_model_of_several_outputs_predicts_a_list():
+    model = two_headed_model()
     first, second = model.predict(np.ones((5, 3)), verbose=0)
-    assert first.shape == (5, 2) and second.shape == (5, 1)
+    assert first.shape == (5, 3) and second.shape == (5, 1)
     empty = model.predict(np.ones((0, 3)), verbose=0)
-    assert [e.shape for e in empty] == [(0, 2), (0, 1)]
-    with pytest.raises(ValueError, match="2 outputs; tinycnn trains models of one output"):
-        model.compile(optimizer="sgd", loss="mse")
+    assert [e.shape for e in empty] == [(0, 3), (0, 1)]
+
+
+def test_a_model_of_several_outputs_trains_on_the_weighted_sum_of_its_losses(tmp_path):
+    r = np.random.default_rng(0)
+    x = r.standard_normal((96, 3)).astype(np.float32)
+    classes, value = to_categorical((x[:, 0] > 0).astype(int) + (x[:, 1] > 0), 3), x[:, 2:] * 2
+    model = two_headed_model()
+    model.compile(optimizer=optimizers.Adam(0.02), loss=["categorical_crossentropy", "mse"],
+                  loss_weights={"cls": 1.0, "reg": 0.5}, metrics=["accuracy"])
+    assert model.metrics_names == ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_accuracy"]
+    history = model.fit(x, [classes, value], epochs=40, batch_size=16, verbose=0, validation_split=0.25)
+    logs = history.history
+    assert logs["cls_accuracy"][-1] > 0.85 and logs["reg_loss"][-1] < 0.1 * logs["reg_loss"][0]
+    np.testing.assert_allclose(logs["loss"][-1], logs["cls_loss"][-1] + 0.5 * logs["reg_loss"][-1], rtol=1e-4)
+    assert "val_cls_loss" in logs
+    results = model.evaluate(x, [classes, value], verbose=0, return_dict=True)
+    assert set(results) == set(model.metrics_names)
+    # the total is the weighted sum of the per-output losses Keras's own loss functions give
+    from tinycnn import losses
+    cls, reg = model.predict(x, verbose=0)
+    expected = float(losses.CategoricalCrossentropy()(classes, cls).data) + 0.5 * float(losses.MeanSquaredError()(value, reg).data)
+    assert results["loss"] == pytest.approx(expected, rel=1e-4)
+    model.save(tmp_path / "two.npz")
+    again = load_model(tmp_path / "two.npz")
+    assert again.loss_weights == [1.0, 0.5]
+    assert again.evaluate(x, [classes, value], verbose=0) == pytest.approx(model.evaluate(x, [classes, value], verbose=0))
+    with pytest.raises(ValueError, match="2 outputs; give y as a list of 2 arrays"):
+        model.fit(x, classes, verbose=0)
+    with pytest.raises(ValueError, match="loss has 3 entries but the model has 2 outputs"):
+        model.compile(optimizer="sgd", loss=["mse"] * 3)
 
 
 def test_a_model_of_two_inputs_trains_on_a_list_of_arrays():
@@ -152,7 +186,7 @@ def test_the_fused_graph_gives_the_unfused_values_and_gradients(monkeypatch):
     def loss_and_grads():
         for w in model.weights:
             w.grad = None
-        loss, _ = plan.loss_and_predictions(plan.for_model(model), [Tensor(x)], y, cross_entropy, True)
+        loss, _, _ = plan.loss_and_predictions(plan.for_model(model), [Tensor(x)], [y], [cross_entropy], [1.0], True)
         loss.backward()
         return float(loss.data), [w.grad.copy() for w in model.trainable_weights]
 

@@ -29,12 +29,19 @@ def samples(x) -> int:
 
 
 def take(x, index):
-    """Rows ``index`` (a slice or an index array) of ``x`` (an array or a list of arrays)."""
+    """Rows ``index`` (a slice or an index array) of ``x`` (an array or a list of arrays:
+    several model inputs, or the targets of several outputs)."""
     return [a[index] for a in x] if isinstance(x, list) else x[index]
 
 
-def check_targets(x, y, what):
-    """``y`` as an array with one target per sample of ``x``."""
+def check_targets(x, y, outputs, what):
+    """``y`` as an array with one target per sample of ``x``; for a model of several
+    ``outputs``, a list of such arrays, one per output."""
+    if outputs > 1:
+        if not isinstance(y, (list, tuple)) or len(y) != outputs:
+            raise ValueError(f"{what}: the model has {outputs} outputs; give y as a list of {outputs} arrays "
+                             "of targets, one per output")
+        return [check_targets(x, y_i, 1, what) for y_i in y]
     y = y.data if isinstance(y, Tensor) else np.asarray(y)
     if len(y) != samples(x):
         raise ValueError(f"{what}: x has {samples(x)} samples but y has {len(y)}; they must match")
@@ -51,7 +58,7 @@ def split_validation(x, y, fraction, what="fit"):
         raise ValueError(f"{what}: validation_split={fraction} of {samples(x)} samples leaves {cut} for training "
                          f"and {samples(x) - cut} for validation; each needs at least one: use more samples "
                          "or another split")
-    return (take(x, slice(None, cut)), y[:cut]), (take(x, slice(cut, None)), y[cut:])
+    return (take(x, slice(None, cut)), take(y, slice(None, cut))), (take(x, slice(cut, None)), take(y, slice(cut, None)))
 
 
 def slices(count, batch_size):
@@ -66,12 +73,12 @@ def array_batches(x, y, batch_size, shuffle, steps=None):
     def one_pass():
         if not shuffle:  # contiguous slices: views, no copies
             for start, stop in slices(samples(x), batch_size):
-                yield take(x, slice(start, stop)), y[start:stop]
+                yield take(x, slice(start, stop)), take(y, slice(start, stop))
             return
         order = utils.rng().permutation(samples(x))  # a new order every pass
         for start, stop in slices(samples(x), batch_size):
             index = order[start:stop]
-            yield take(x, index), y[index]
+            yield take(x, index), take(y, index)
     if steps is None:
         return one_pass
     stream = itertools.chain.from_iterable(one_pass() for _ in itertools.count())

@@ -39,21 +39,35 @@ class Trainer:
     optimizer = None
     loss = None
     compiled_metrics: list = []
+    output_losses: list = []
+    output_metrics: list = []
+    loss_weights: list = [1.0]
     stop_training = False
     history = None
 
     # ----- compile ---------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
-        """Choose the optimizer, the loss and the metrics (names or objects, as Keras)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
+        """Choose the optimizer, the loss and the metrics (names or objects, as Keras). A
+        model of several outputs takes one loss for all of them or one per output (a list,
+        or a dict by output layer name), ``loss_weights`` likewise; its loss is the weighted
+        sum, and each metric is computed for each output (logged ``<output>_<metric>``)."""
         if loss is None:
             raise ValueError("compile: give a loss, e.g. loss='categorical_crossentropy'")
-        if len(getattr(self, "outputs", None) or []) > 1:
-            raise ValueError(f"compile: this model has {len(self.outputs)} outputs; tinycnn trains models "
-                             "of one output (Keras's per-output losses are not supported): train a Model "
-                             "with one of them as outputs=..., which shares these layers")
+        outputs = self._output_names()
+        output_losses = [losses_mod.get(item) for item in _per_output(loss, outputs, "loss")]
+        self.loss_weights = [float(w) for w in _per_output(1.0 if loss_weights is None else loss_weights,
+                                                           outputs, "loss_weights")]
         self.optimizer = optimizers_mod.get(optimizer)
-        self.loss = losses_mod.get(loss)
-        self.compiled_metrics = [metrics_mod.get(m, loss=self.loss) for m in (metrics or [])]
+        self.loss = output_losses[0] if len(outputs) == 1 else output_losses
+        self.output_losses = output_losses
+        self.output_metrics = [[metrics_mod.get(m, loss=loss_i) for m in (metrics or [])]
+                               for loss_i in output_losses]
+        self.compiled_metrics = self.output_metrics[0]
+
+    def _output_names(self) -> list:
+        """The names of the model's outputs (their layers'); one name before it is built."""
+        outputs = getattr(self, "outputs", None)
+        return [t.node.layer.name for t in outputs] if outputs else ["output"]
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
@@ -62,26 +76,40 @@ class Trainer:
 
     @property
     def metrics_names(self) -> list:
-        return ["loss"] + [m.name for m in self.compiled_metrics]
+        outputs = self._output_names()
+        if len(outputs) == 1:
+            return ["loss"] + [m.name for m in self.compiled_metrics]
+        return (["loss"] + [f"{name}_loss" for name in outputs]
+                + [f"{name}_{m.name}" for name, metrics in zip(outputs, self.output_metrics) for m in metrics])
 
     # ----- one batch -------------------------------------------------------------------
     def _checked(self, x, y, what):
         x = self._check_inputs(x, what)
         if batches.samples(x) == 0:
             raise ValueError(f"{what}: x has 0 samples; training and evaluation need at least one")
-        return x, batches.check_targets(x, y, what)
+        return x, batches.check_targets(x, y, len(getattr(self, "outputs", None) or [None]), what)
 
     def _loss_and_predictions(self, x, y, training):
-        loss, out = plan.loss_and_predictions(plan.for_model(self), _on_device(x), y, self.loss, training)
+        """``(total loss, its part per output, host predictions per output)``."""
+        ys = y if isinstance(y, list) else [y]
+        loss, parts, outs = plan.loss_and_predictions(plan.for_model(self), _on_device(x), ys,
+                                                      self.output_losses, self.loss_weights, training)
         for layer in self.layers:
             for penalty in layer.regularization_losses():
                 loss = loss + penalty
-        return loss, plan.to_host(out)  # metrics are computed on the host
+        return loss, parts, [plan.to_host(out) for out in outs]  # metrics are computed on the host
 
-    def _batch_logs(self, loss_value, y, y_pred) -> dict:
+    def _batch_logs(self, loss_value, parts, y, y_pred) -> dict:
         logs = {"loss": loss_value}
-        for metric in self.compiled_metrics:
-            logs[metric.name] = float(np.mean(metric(y, y_pred)))
+        if len(y_pred) == 1:
+            for metric in self.compiled_metrics:
+                logs[metric.name] = float(np.mean(metric(y, y_pred[0])))
+            return logs
+        outputs = self._output_names()
+        logs.update({f"{name}_loss": float(part.data) for name, part in zip(outputs, parts)})
+        for name, metrics, y_i, pred in zip(outputs, self.output_metrics, y, y_pred):
+            for metric in metrics:
+                logs[f"{name}_{metric.name}"] = float(np.mean(metric(y_i, pred)))
         return logs
 
     def _train_step(self, x, y):
@@ -92,9 +120,9 @@ class Trainer:
         params = self.trainable_weights
         for p in params:
             p.grad = None
-        loss, y_pred = self._loss_and_predictions(x, y, training=True)
+        loss, parts, y_pred = self._loss_and_predictions(x, y, training=True)
         value = float(loss.data)
-        logs = self._batch_logs(value, y, y_pred)
+        logs = self._batch_logs(value, parts, y, y_pred)
         if not np.isfinite(value):
             self._restore_last_finite(params)
             return logs, False
@@ -126,8 +154,8 @@ class Trainer:
 
     def _test_step(self, x, y) -> dict:
         with no_grad():
-            loss, y_pred = self._loss_and_predictions(x, y, training=False)
-        return self._batch_logs(float(loss.data), y, y_pred)
+            loss, parts, y_pred = self._loss_and_predictions(x, y, training=False)
+        return self._batch_logs(float(loss.data), parts, y, y_pred)
 
     def _predict_step(self, x):
         with no_grad():
@@ -341,6 +369,22 @@ class Trainer:
     def predict_generator(self, generator, steps=None, verbose=0, callbacks=None, **ignored):
         _deprecated("predict")
         return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+
+def _per_output(value, outputs: list, what: str) -> list:
+    """``value`` for each output: one value for all, a list of one per output, or a dict by
+    output name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(outputs))
+        if unknown or len(value) != len(outputs):
+            raise ValueError(f"compile: {what} must name every output {outputs} once, got {sorted(value)}")
+        return [value[name] for name in outputs]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(outputs):
+            raise ValueError(f"compile: {what} has {len(value)} entries but the model has {len(outputs)} "
+                             f"outputs {outputs}")
+        return list(value)
+    return [value] * len(outputs)
 
 
 def _on_device(x) -> list:
