@@ -306,3 +306,11 @@ def test_a_truncated_cifar_batch_names_the_file(tmp_path):
     (tmp_path / "data_batch_1").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(ValueError, match=r"data_batch_1: a truncated or damaged CIFAR-10 batch"):
         cifar10.load_batch(tmp_path / "data_batch_1")
+
+
+def test_a_keras_model_file_with_damaged_config_text_is_named(tmp_path):
+    small_model().save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "a") as handle:
+        handle.attrs["model_config"] = np.void(b"\xff\xfe{not json")
+    with pytest.raises(ValueError, match=r"m\.h5.*damaged"):
+        load_model(tmp_path / "m.h5")

@@ -232,9 +232,10 @@ def load_model(path, classes):
     ``classes`` names for its kind) built from its ``model_config``, then its weights."""
     with opened(path, "load_model") as handle:
         config = handle.attrs.get("model_config")
-    if config is None:
-        raise ValueError(f"load_model: {os.fspath(path)!r} is a Keras weights file, not a whole model "
-                         "(no 'model_config' attribute); build the model in code and call load_weights")
-    model = keras_config.from_keras(json.loads(_text(config)), "load_model", classes)
+        if config is None:
+            raise ValueError(f"load_model: {os.fspath(path)!r} is a Keras weights file, not a whole model "
+                             "(no 'model_config' attribute); build the model in code and call load_weights")
+        config = json.loads(_text(config))  # bad UTF-8 or JSON: reported as a damaged file
+    model = keras_config.from_keras(config, "load_model", classes)
     load_weights(model, path)
     return model
