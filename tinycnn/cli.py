@@ -1,4 +1,4 @@
-"""The ``tinycnn`` command: train, evaluate, predict, summary, profile, datasets.
+"""The ``tinycnn`` command: train, evaluate, predict, summary, profile, export, datasets.
 
 ``tinycnn train`` with no arguments trains the MNIST CNN of the classic notebook on the
 MNIST sample that ships inside tinycnn, so it works offline. Errors are one line on
@@ -230,6 +230,12 @@ def cmd_profile(args) -> None:
         model.profile(x)
 
 
+def cmd_export(args) -> None:
+    model = load_model_spec(args.model, compile=False)
+    model.export(args.out)
+    print(f"wrote {args.out} (ONNX; NHWC float32 input of shape (N, {', '.join(map(str, model.input_shape[1:]))}))")
+
+
 def cmd_datasets(args) -> None:
     from .datasets import _files, mnist_sample
     print(f"cache: {_files.cache_root()}")
@@ -284,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--batch-size", type=positive_int, default=32)
     profile.add_argument("--backend", default=None, help="kernel tier: reference, numpy, numba")
     profile.set_defaults(run=cmd_profile)
+
+    export = commands.add_parser("export", help="write a model as an ONNX file, for onnxruntime and others")
+    export.add_argument("model", help="zoo name, FILE.py or saved model file")
+    export.add_argument("out", help="the .onnx file to write")
+    export.set_defaults(run=cmd_export)
 
     datasets = commands.add_parser("datasets", help="where datasets are cached and found")
     datasets.set_defaults(run=cmd_datasets)

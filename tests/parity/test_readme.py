@@ -39,3 +39,14 @@ def test_functional_example_runs_as_written(capsys):
     assert "Connected to" in out and "(Add)" in out
     assert model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0).shape == (2, 10)
     model.fit(np.zeros((4, 32, 32, 3)), np.eye(10)[:4], epochs=1, verbose=0)
+
+
+def test_onnx_snippet_runs_as_written(tmp_path, monkeypatch, capsys):
+    import pytest
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'tinycnn[onnx]')")
+    from tinycnn import zoo
+    monkeypatch.chdir(tmp_path)
+    zoo.build("seed004_mnist_cnn", compile=False).export("model.onnx")
+    exec(compile(python_block_after("### Running a model elsewhere: ONNX"), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("[") and len(printed.strip("[]").split()) == 7

@@ -231,6 +231,14 @@ class Model(Trainer):
         self._require_built("save")
         saving.save_model(self, filepath)
 
+    def export(self, filepath, format="onnx", opset=17) -> None:
+        """An inference file for other runtimes: ONNX (see :mod:`tinycnn.onnx`), taking the
+        same NHWC float32 batches as :meth:`predict`."""
+        if format != "onnx":
+            raise ValueError(f"export: tinycnn exports format='onnx' only, got format={format!r}")
+        from .. import onnx
+        onnx.export(self, filepath, opset=opset)
+
     def save_weights(self, filepath) -> None:
         """All weights; Keras 3's HDF5 layout for a ``.h5`` / ``.hdf5`` name, else ``.npz``
         (see :func:`tinycnn.saving.save_weights`)."""
