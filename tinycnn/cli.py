@@ -149,13 +149,25 @@ def cmd_train(args) -> None:
             optimizer.learning_rate = args.lr
         model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     batch_size = args.batch_size or (entry.batch_size if entry else 32)
+    extra, ranks, worker = [], 1, False
+    if args.distributed:  # under mpiexec: this rank's part of the data, gradients averaged over ranks
+        from . import distributed as dist
+        dist.init()
+        x, y = dist.shard(x, y, seed=args.seed)
+        model.compile(optimizer=dist.DistributedOptimizer(model.optimizer), loss=model.loss,
+                      metrics=[m.name for m in model.compiled_metrics])
+        extra = [dist.BroadcastGlobalVariablesCallback(0), dist.MetricAverageCallback()]
+        ranks, worker = dist.size(), dist.is_worker()  # fit keeps the workers quiet and their files unwritten
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     best = out / "best.weights.npz"
     cbs = [callbacks.ModelCheckpoint(str(best), monitor="val_loss", save_best_only=True, save_weights_only=True,
                                      verbose=1),
            callbacks.CSVLogger(str(out / "history.csv"))]
-    print(f"training {args.model} on {args.dataset}: {len(x)} images, {args.epochs} epochs, batch {batch_size}")
+    cbs += extra
+    if not worker:
+        print(f"training {args.model} on {args.dataset}: {len(x) * ranks} images, {args.epochs} epochs, batch "
+              f"{batch_size}" + (f" per rank x {ranks} ranks = {batch_size * ranks}" if ranks > 1 else ""))
     start = time.perf_counter()
     if args.augment:
         from .preprocessing.image import ImageDataGenerator
@@ -169,6 +181,8 @@ def cmd_train(args) -> None:
         history = model.fit(x, y, batch_size=batch_size, epochs=args.epochs,
                             validation_split=args.validation_split, callbacks=cbs, verbose=args.verbose)
     seconds = time.perf_counter() - start
+    if worker:
+        return  # rank 0 evaluates and writes the results
     if best.exists():
         model.load_weights(best)
     loss, accuracy = model.evaluate(xt, yt, verbose=0)
@@ -269,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs/latest", help="output folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over MPI ranks: run as mpiexec -n N tinycnn train --distributed")
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")

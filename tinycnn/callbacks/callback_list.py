@@ -17,7 +17,9 @@ class CallbackList(Callback):
 
     As Keras 3 does, ``add_history=True`` appends a :class:`History` and
     ``add_progbar=True`` a :class:`ProgbarLogger` (after the user's callbacks, unless the
-    list already has one); ``params`` (``epochs``, ``steps``, ``verbose``) go to all.
+    list already has one); ``params`` (``epochs``, ``steps``, ``verbose``) go to all. A
+    callback with a negative ``order`` attribute runs before the others (the distributed
+    metric average, so that everything after it sees the averaged values).
     """
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
@@ -34,6 +36,7 @@ class CallbackList(Callback):
             self.callbacks.append(self.history)
         if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
             self.callbacks.append(ProgbarLogger())
+        self.callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: a negative order runs first
         if model is not None:
             self.set_model(model)
         if params:

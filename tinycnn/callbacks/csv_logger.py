@@ -15,6 +15,8 @@ class CSVLogger(Callback):
     ``val_<key>`` are still added (and hold ``NA``), so later validation fits the header.
     ``append=True`` continues an existing file without repeating its header."""
 
+    writes_files = True  # in a distributed job, only rank 0 keeps it
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append

@@ -21,6 +21,8 @@ class ModelCheckpoint(MonitorCallback):
     never damages the previous file.
     """
 
+    writes_files = True  # in a distributed job, only rank 0 keeps it
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None, period=None):

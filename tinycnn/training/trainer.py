@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from .. import callbacks as callbacks_mod
+from .. import distributed
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optimizers as optimizers_mod
@@ -225,6 +226,8 @@ class Trainer:
             validation = self._test_batches(validation_data, None, validation_batch_size or batch_size,
                                             validation_steps, "fit (validation_data)")
 
+        if distributed.is_worker():  # in a distributed job rank 0 alone prints and writes files
+            verbose, callbacks = 0, [cb for cb in callbacks or [] if not getattr(cb, "writes_files", False)]
         history = callbacks_mod.History()
         cbs = callbacks_mod.CallbackList(
             ([callbacks_mod.ProgbarLogger()] if verbose else []) + list(callbacks or []) + [history],
@@ -278,7 +281,7 @@ class Trainer:
 
     # ----- evaluate and predict ----------------------------------------------------------
     def _callbacks(self, callbacks, verbose, steps):
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = 0 if distributed.is_worker() else 1 if verbose == "auto" else int(verbose)
         progbar = [callbacks_mod.ProgbarLogger()] if verbose else []
         return callbacks_mod.CallbackList(progbar + list(callbacks or []), model=self, epochs=1,
                                           steps=steps, verbose=verbose)
