@@ -3,6 +3,10 @@ Keras 3, measured side by side on random data of the models' input shapes.
 
     python benchmarks/bench_models.py [--repeats 3] [--keras-python PATH] [--models a,b]
 
+Each framework is timed three ways: single training steps on pre-made batches, whole fit()
+epochs (shuffled, gathered batches: what a user runs; PyTorch's epoch does the same random
+permutation, indexing and contiguous copy), and predict.
+
 Every measurement runs in a fresh worker process (so peak RSS is per framework), frameworks
 alternate within each round, and the table reports medians over rounds. PyTorch is timed in
 channels-first and channels-last layouts and the faster counts; its batches are indexed and
@@ -28,10 +32,14 @@ THREADS = 2
 SEED_MODELS = {  # zoo name -> batch size used by its notebook
     "seed000_cifar10": 35,
     "seed001_model1": 32,
+    "seed001_model2": 32,
     "seed002_cifar10_deep": 32,
     "seed003_cifar10_small": 32,
+    "seed004_mnist_mlp": 64,
     "seed004_mnist_cnn": 64,
 }
+FIT_IMAGES = int(os.environ.get("BENCH_FIT_IMAGES", 1280))  # images in each timed fit() epoch
+FIT_EPOCHS = 3  # timed epochs after a warm-up one; the median counts
 TRAIN_SECONDS = float(os.environ.get("BENCH_SECONDS", 4.0))  # each training measurement runs about this long
 PREDICT_SECONDS = TRAIN_SECONDS / 2
 
@@ -59,6 +67,26 @@ def make_data(input_shape, batch, classes=10, batches=8, seed=0):
     return [(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]) for i in range(batches)]
 
 
+def epoch_data(input_shape, classes=10, seed=1):
+    """``FIT_IMAGES`` random images and one-hot labels: the data set one fit() epoch sees."""
+    import numpy as np
+    r = np.random.default_rng(seed)
+    x = r.random((FIT_IMAGES, *input_shape), dtype=np.float32)
+    return x, np.eye(classes, dtype=np.float32)[r.integers(0, classes, FIT_IMAGES)]
+
+
+def timed_epochs(epoch) -> float:
+    """Images per second of ``epoch()`` (one pass over ``FIT_IMAGES``), median of
+    ``FIT_EPOCHS`` after a warm-up."""
+    epoch()
+    seconds = []
+    for _ in range(FIT_EPOCHS):
+        start = time.perf_counter()
+        epoch()
+        seconds.append(time.perf_counter() - start)
+    return FIT_IMAGES / statistics.median(seconds)
+
+
 def worker_tinycnn(model_name, batch, tier):
     """``tier`` is a kernel tier name, optionally with ``+blas2`` to let BLAS use 2 threads
     (tinycnn's default is 1, see kernels/threads.py)."""
@@ -71,7 +99,9 @@ def worker_tinycnn(model_name, batch, tier):
     batches = make_data(model.input_shape[1:], batch)
     train, steps = timed_steps(lambda b: model.train_on_batch(*b), batches, TRAIN_SECONDS)
     predict, _ = timed_steps(lambda b: model.predict_on_batch(b[0]), batches, PREDICT_SECONDS)
-    return {"train": train, "predict": predict, "steps": steps}
+    x, y = epoch_data(model.input_shape[1:])
+    fit = timed_epochs(lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0))
+    return {"train": train, "predict": predict, "fit": fit, "steps": steps}
 
 
 def torch_model(config, input_shape, channels_last):
@@ -79,7 +109,7 @@ def torch_model(config, input_shape, channels_last):
     import torch
     from torch import nn
     acts = {"relu": nn.ReLU, "softmax": lambda: nn.Softmax(dim=1), "linear": None}
-    h, w, c = input_shape
+    h, w, c = input_shape if len(input_shape) == 3 else (*input_shape, 1)  # MNIST's MLP: (28, 28)
     modules, flat = [], None
     for entry in config["layers"]:
         kind, cfg = entry["class_name"], entry["config"]
@@ -121,10 +151,11 @@ def worker_torch(model_name, batch, config, input_shape, device="cpu"):
     for channels_last in (False, True):
         model = torch_model(config, input_shape, channels_last).to(device)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
-        batches = []
-        for x, y in make_data(input_shape, batch):
-            xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
-            batches.append((xt.to(device), torch.from_numpy(y.argmax(1)).to(device)))
+        def images(x):  # NHWC numpy -> the layout under test
+            x = x if x.ndim == 4 else x[..., None]
+            return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt).to(device)
+
+        batches = [(images(x), torch.from_numpy(y.argmax(1)).to(device)) for x, y in make_data(input_shape, batch)]
         softmax_last = isinstance(model[-1], torch.nn.Softmax)
         body = model[:-1] if softmax_last else model
         optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
@@ -143,11 +174,21 @@ def worker_torch(model_name, batch, config, input_shape, device="cpu"):
                 model(b[0]).cpu()  # predictions come back to the host, as predict's do
                 model.train()
 
+        x_all, y_all = epoch_data(input_shape)
+        x_all, y_all = images(x_all), torch.from_numpy(y_all.argmax(1)).to(device)
+
+        def fit_epoch():  # what fit does: a new order, each batch gathered and made contiguous
+            order = torch.randperm(FIT_IMAGES, device=device)
+            for start in range(0, FIT_IMAGES, batch):
+                index = order[start:start + batch]
+                train_step((x_all[index].contiguous(memory_format=fmt), y_all[index]))
+
         train, _ = timed_steps(train_step, batches, TRAIN_SECONDS / 2)
         predict, _ = timed_steps(predict_step, batches, PREDICT_SECONDS / 2)
-        per_layout["NHWC" if channels_last else "NCHW"] = (train, predict)
+        per_layout["NHWC" if channels_last else "NCHW"] = (train, predict, timed_epochs(fit_epoch))
     layout = max(per_layout, key=lambda name: per_layout[name][0])  # the faster layout counts
-    return {"train": per_layout[layout][0], "predict": max(p for _, p in per_layout.values()), "layout": layout}
+    return {"train": per_layout[layout][0], "predict": max(p for _, p, _ in per_layout.values()),
+            "fit": max(f for _, _, f in per_layout.values()), "layout": layout}
 
 
 def worker_keras(model_name, batch, config, input_shape):
@@ -169,7 +210,9 @@ def worker_keras(model_name, batch, config, input_shape):
     batches = make_data(input_shape, batch)
     train, _ = timed_steps(lambda b: model.train_on_batch(*b), batches, TRAIN_SECONDS)
     predict, _ = timed_steps(lambda b: model.predict_on_batch(b[0]), batches, PREDICT_SECONDS)
-    return {"train": train, "predict": predict, "versions": f"keras {keras.__version__}, tf {tf.__version__}"}
+    x, y = epoch_data(input_shape)
+    fit = timed_epochs(lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0))
+    return {"train": train, "predict": predict, "fit": fit, "versions": f"keras {keras.__version__}, tf {tf.__version__}"}
 
 
 def run_worker(args) -> None:
@@ -308,10 +351,11 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
     lines = ["# Seed-model benchmark", "", f"Machine: {machine}.", "",
              f"Machine sgemm rate (NumPy float32 1024^3, {THREADS} threads): {sgemm:.1f} GFLOP/s.", "",
              "Images per second, median of rounds (training = one optimizer step per batch on random data; "
+             f"fit = whole fit() epochs of {FIT_IMAGES} images, shuffled, median of {FIT_EPOCHS} after a warm-up; "
              "predict = inference forward). Ratio = tinycnn numba / PyTorch. GFLOP/s = training FLOPs "
              "(3 x forward) x images/s. RSS = peak resident memory of the worker process.", "",
-             "| model | batch | framework | train img/s | predict img/s | train GFLOP/s | peak RSS MB |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+             "| model | batch | framework | train img/s | fit img/s | predict img/s | train GFLOP/s | peak RSS MB |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     ratios = []
     for model_name, batch in SEED_MODELS.items():
         flops = training_flops(zoo.build(model_name, compile=False), batch)
@@ -320,10 +364,11 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
             if not runs:
                 continue
             train = statistics.median(r["train"] for r in runs)
+            fit = statistics.median(r["fit"] for r in runs)
             predict = statistics.median(r["predict"] for r in runs)
             rss = statistics.median(r["rss_mb"] for r in runs)
             label = framework + (f" ({runs[0]['layout']})" if "layout" in runs[0] else "")
-            lines.append(f"| {model_name} | {batch} | {label} | {train:.0f} | {predict:.0f} | "
+            lines.append(f"| {model_name} | {batch} | {label} | {train:.0f} | {fit:.0f} | {predict:.0f} | "
                          f"{train * flops / 1e9:.1f} | {rss:.0f} |")
         gpu = (model_name, "tinycnn:cuda") in results
         mine = results.get((model_name, "tinycnn:cuda" if gpu else "tinycnn:numba"))
@@ -332,15 +377,16 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
         if mine and theirs:
             ratios.append((model_name,
                            statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in theirs),
+                           statistics.median(r["fit"] for r in mine) / statistics.median(r["fit"] for r in theirs),
                            statistics.median(r["predict"] for r in mine) / statistics.median(r["predict"] for r in theirs),
                            statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in numpy_runs)
                            if numpy_runs else None))
     if ratios:
         lines += ["", "tinycnn = the numba tier on the CPU, the cuda tier on a GPU; PyTorch likewise.", "",
-                  "| model | tinycnn/PyTorch train | tinycnn/PyTorch predict | numba/numpy train |",
-                  "| --- | ---: | ---: | ---: |"]
-        lines += [f"| {m} | {t:.2f}x | {p:.2f}x | {'(numpy tier not run)' if n is None else f'{n:.2f}x'} |"
-                  for m, t, p, n in ratios]
+                  "| model | tinycnn/PyTorch train | tinycnn/PyTorch fit | tinycnn/PyTorch predict | numba/numpy train |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {m} | {t:.2f}x | {f:.2f}x | {p:.2f}x | {'(numpy tier not run)' if n is None else f'{n:.2f}x'} |"
+                  for m, t, f, p, n in ratios]
     if not jit:
         Path(path).write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
