@@ -13,11 +13,11 @@ from .kernels import available_backends, get_backend, set_backend
 from .tensor import Tensor
 from . import functional, utils
 from . import layers, losses, metrics, optimizers, callbacks, models
-from .models import Sequential, load_model
+from .models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "functional", "set_backend", "get_backend",
            "available_backends", "layers", "models", "optimizers", "losses", "metrics",
-           "callbacks", "utils", "Sequential", "load_model"]
+           "callbacks", "utils", "Model", "Sequential", "load_model"]
 from .kernels.threads import get_blas_threads, get_num_threads, set_num_threads  # noqa: E402

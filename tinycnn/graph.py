@@ -8,7 +8,7 @@ the nodes back from ``outputs`` to ``inputs`` (:func:`nodes_between`), and the e
 runs them (:mod:`tinycnn.plan`)::
 
     x = Input(shape=(8, 8, 3))            # Node(InputLayer, inputs=[], outputs=[x])
-    h = Conv2D(4, 3, padding="same")(x)   # Node(conv2d, inputs=[x], outputs=[h])
+    h = Conv2D(3, 3, padding="same")(x)   # Node(conv2d, inputs=[x], outputs=[h])
     y = Add()([x, h])                     # Node(add, inputs=[x, h], outputs=[y])  (shapes must match)
 """
 from __future__ import annotations

@@ -10,8 +10,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import functional as F
-from .autograd import no_grad
-from .tensor import Tensor
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 SOBEL_Y = SOBEL_X.T.copy()
@@ -138,7 +136,10 @@ def conv_filters(layer, ncols=8, path=None) -> Figure:
 
 
 def layer_output(model, image, layer) -> np.ndarray:
-    """The output of ``layer`` (an index, a name or the layer) for one image."""
+    """The output of ``layer`` (an index into ``model.layers``, a name or the layer) for one
+    image, with Keras's idiom: ``Model(inputs=model.input, outputs=layer.output)``, which
+    works for a graph as for a stack of layers."""
+    from .models import Model
     layers = model.layers
     if isinstance(layer, str):
         matches = [i for i, l in enumerate(layers) if l.name == layer]
@@ -147,11 +148,8 @@ def layer_output(model, image, layer) -> np.ndarray:
         layer = matches[0]
     elif not isinstance(layer, (int, np.integer)):
         layer = layers.index(layer)
-    x = Tensor(np.asarray(image, dtype=np.float32)[None])
-    with no_grad():
-        for l in layers[:layer + 1]:
-            x = l(x, training=False)
-    return x.data[0]
+    probe = Model(inputs=model.input, outputs=layers[layer].output)
+    return probe.predict(np.asarray(image, dtype=np.float32)[None], verbose=0)[0]
 
 
 def feature_maps(model, image, layer, ncols=8, path=None) -> Figure:

@@ -292,3 +292,13 @@ def test_dropout_in_a_graph_follows_training_and_profiles():
     assert (model(Tensor(ones), training=True).data == 0).any()
     rows = model.profile(ones, repeats=1, print_fn=lambda line: None)
     assert [row["layer"] for row in rows] == [f"{model.layers[1].name} (Dropout)"]
+
+
+def test_plot_layer_output_uses_the_graph():
+    from tinycnn import plot
+    model = residual_model()
+    x, _ = data(1)
+    add = next(layer for layer in model.layers if isinstance(layer, Add))
+    expected = Model(inputs=model.input, outputs=add.output).predict(x, verbose=0)[0]
+    np.testing.assert_array_equal(plot.layer_output(model, x[0], add.name), expected)
+    assert plot.layer_output(model, x[0], add).shape == (4, 4, 4)

@@ -4,7 +4,8 @@
 
     x = Input(shape=(32, 32, 3))
     h = Conv2D(16, 3, padding="same", activation="relu")(x)
-    y = Add()([x_skip, h]) ...
+    r = Conv2D(16, 3, padding="same")(h)
+    y = Dense(10, activation="softmax")(Flatten()(Add()([h, r])))   # a residual connection
     model = Model(inputs=x, outputs=y)
 
 The graph is the nodes between ``inputs`` and ``outputs`` (:func:`tinycnn.graph.nodes_between`);
