@@ -62,7 +62,7 @@ def _tinycnn_object(value):
 def to_keras(model, keras3=True) -> dict:
     """``model``'s architecture as Keras's model config (Keras 3's form, or with
     ``keras3=False`` Keras 2's, which the legacy ``.h5`` format stores)."""
-    if type(model).__name__ != "Sequential":
+    if model.config_kind == "Functional":
         return _functional_to_keras(model, keras3)
     entries = [_input_entry(model.input_shape, "input_layer", keras3)]
     entries += [_entry(type(layer).__name__, _layer_config(layer), keras3) for layer in model.layers]

@@ -129,7 +129,7 @@ def save_model(model, filepath) -> None:
         from . import keras_zip
         keras_zip.save_model(model, filepath)
         return
-    meta = {"kind": "model", "class_name": _class_name(model), "model": model.get_config(),
+    meta = {"kind": "model", "class_name": model.config_kind, "model": model.get_config(),
             "layers": weight_layout(model)}
     arrays = weight_arrays(model)
     if model.optimizer is not None:
@@ -139,11 +139,6 @@ def save_model(model, filepath) -> None:
                            "metrics": [m.name for m in model.compiled_metrics]}
         arrays.update({f"optimizer/{k}": v for k, v in model.optimizer.get_state().items()})
     write_archive(filepath, meta, arrays)
-
-
-def _class_name(model) -> str:
-    """Keras's name for the kind of ``model``: ``Sequential``, or ``Functional`` for a graph."""
-    return "Sequential" if type(model).__name__ == "Sequential" else "Functional"
 
 
 def load_model(filepath, classes: dict):

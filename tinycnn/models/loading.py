@@ -5,7 +5,7 @@ from .. import saving
 from .model import Model
 from .sequential import Sequential
 
-CLASSES = {"Sequential": Sequential, "Functional": Model}  # a config's kind -> the class that reads it
+CLASSES = {cls.config_kind: cls for cls in (Sequential, Model)}  # a config's kind -> the class that reads it
 
 
 def load_model(filepath) -> Model:

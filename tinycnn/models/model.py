@@ -48,6 +48,8 @@ class Model(Trainer):
     """The layers between symbolic ``inputs`` (from :func:`tinycnn.layers.Input`) and
     ``outputs`` (a tensor or a list of tensors), run, trained and saved as one model."""
 
+    config_kind = "Functional"  # Keras's name for a config of this kind (files say which class reads them)
+
     def __init__(self, inputs=None, outputs=None, name=None):
         if inputs is None or outputs is None:
             raise TypeError("Model: give inputs= and outputs= (symbolic tensors: x = Input(shape=...), "

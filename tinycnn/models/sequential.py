@@ -18,6 +18,8 @@ from .model import Model, check_array
 class Sequential(Model):
     """A linear stack of layers, built as soon as the input shape is known."""
 
+    config_kind = "Sequential"
+
     def __init__(self, layers=None, name=None):
         self.name = name or unique_name("sequential")
         self._layers: list[Layer] = []
