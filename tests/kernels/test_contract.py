@@ -106,3 +106,13 @@ def test_the_numpy_tier_relu_and_dropout_are_the_rules():
     uniforms = np.random.default_rng(5).random(N, dtype=np.float32)
     mask = backend.dropout_mask((N,), 0.3, np.random.default_rng(5), np.dtype(np.float32))
     np.testing.assert_array_equal(mask, [rules.dropout_keep(u, np.float32(0.3), np.float32(1 / 0.7)) for u in uniforms])
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (4, 3, 5), (2, 1024)])
+def test_random_bits_are_the_words_numpy_makes_float32_uniforms_of(shape):
+    """Dropout reads raw generator words (faster than Generator.random); made uniform they
+    are exactly what ``rng.random(shape, dtype=float32)`` returns from the same fresh seed."""
+    bits = rules.random_bits(shape, np.random.default_rng(11))
+    assert bits.dtype == np.uint32 and bits.shape == shape
+    np.testing.assert_array_equal(rules.uniform_of(bits).astype(np.float32),
+                                  np.random.default_rng(11).random(shape, dtype=np.float32))

@@ -118,7 +118,8 @@ class KernelContract:
     def dropout_mask(self, shape, rate, rng, dtype):
         """Inverted dropout's mask: ``1 / (1 - rate)`` where a float32 uniform draw from the
         Generator ``rng`` is >= rate, else 0 (E[mask] = 1). Every tier draws the same
-        uniforms in the same order, so a seed gives one mask on every tier."""
+        uniforms in the same order (``rules.uniform_of(rules.random_bits(shape, rng))``), so
+        a seed gives one mask on every tier."""
         raise NotImplementedError
 
     # ----- losses -------------------------------------------------------------------------

@@ -13,6 +13,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+
+def random_bits(shape, rng) -> np.ndarray:
+    """``prod(shape)`` random 32-bit words of the Generator ``rng`` as uint32 (a host
+    array): its bit generator's raw 64-bit outputs, low half first, which are the words
+    ``rng.random(dtype=float32)`` would read one at a time, drawn without its per-element
+    conversion (about 2.5x faster). Every tier's dropout reads these, through
+    :func:`uniform_of`, so a seed gives one mask on every tier, the mask
+    ``rng.random(shape, dtype=float32) >= rate`` gives a fresh generator."""
+    count = int(np.prod(shape))
+    return rng.bit_generator.random_raw(-(-count // 2)).view(np.uint32)[:count].reshape(shape)
+
 
 def relu(x):
     """max(x, 0); NaN passes through, as with np.maximum."""
@@ -22,6 +35,12 @@ def relu(x):
 def relu_grad(y, dy):
     """dy where the relu's output y > 0, else 0."""
     return dy if y > 0 else 0
+
+
+def uniform_of(bits):
+    """The float32 uniform in [0, 1) that NumPy's ``Generator.random(dtype=float32)`` makes
+    of 32 random bits: their top 24 bits over 2**24 (exact in float32 and float64)."""
+    return (bits >> 8) * 5.9604644775390625e-08
 
 
 def dropout_keep(uniform, rate, scale):

@@ -6,8 +6,8 @@ import numpy as np
 from .. import rules
 from .device import cuda
 
-_relu, _relu_grad, _dropout_keep = (cuda.jit(device=True)(rule)
-                                    for rule in (rules.relu, rules.relu_grad, rules.dropout_keep))
+_relu, _relu_grad, _dropout_keep, _uniform_of = (
+    cuda.jit(device=True)(rule) for rule in (rules.relu, rules.relu_grad, rules.dropout_keep, rules.uniform_of))
 
 
 @cuda.jit
@@ -25,10 +25,10 @@ def _relu_backward(y, dy, dx):
 
 
 @cuda.jit
-def _dropout_threshold(uniforms, rate, scale, mask):
+def _dropout_threshold(bits, rate, scale, mask):
     k = cuda.grid(1)
-    if k < uniforms.size:
-        mask[k] = _dropout_keep(uniforms[k], rate, scale)
+    if k < bits.size:
+        mask[k] = _dropout_keep(_uniform_of(bits[k]), rate, scale)
 
 
 class Pointwise:
@@ -48,11 +48,12 @@ class Pointwise:
         return dx
 
     def dropout_mask(self, shape, rate, rng, dtype):
-        """The NumPy tier's draws (float32 uniforms from ``rng`` on the host, copied to the
-        device once), thresholded and scaled on the device: the same mask for one seed."""
+        """The NumPy tier's draws (:func:`rules.random_bits` of ``rng`` on the host, copied
+        to the device once), made uniform, thresholded and scaled on the device: the same
+        mask for one seed."""
         dtype = np.dtype(dtype)
-        uniforms = self.to_device(rng.random(shape, dtype=np.float32))
+        bits = self.to_device(rules.random_bits(shape, rng))
         mask = self.xp.empty(shape, dtype=dtype)
-        self._launch(_dropout_threshold, mask.size, uniforms.reshape(-1), np.float32(rate),
+        self._launch(_dropout_threshold, mask.size, bits.reshape(-1), np.float32(rate),
                      dtype.type(1.0 / (1.0 - rate)), mask.reshape(-1))
         return mask

@@ -8,6 +8,7 @@ from . import loops
 from .loops import compiled_nogil, rule
 
 _relu, _relu_grad, _dropout_keep = rule(rules.relu), rule(rules.relu_grad), rule(rules.dropout_keep)
+_uniform_of = rule(rules.uniform_of)
 
 
 @compiled_nogil
@@ -23,9 +24,9 @@ def _relu_backward(y, dy, dx, first, end):
 
 
 @compiled_nogil
-def _dropout_threshold(uniforms, rate, scale, mask, first, end):
+def _dropout_threshold(bits, rate, scale, mask, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
-        mask[k] = _dropout_keep(uniforms[k], rate, scale)
+        mask[k] = _dropout_keep(_uniform_of(bits[k]), rate, scale)
 
 
 class Pointwise:
@@ -46,11 +47,12 @@ class Pointwise:
         return dx
 
     def dropout_mask(self, shape, rate, rng, dtype):
-        """Same draws as the NumPy tier (float32 uniforms from ``rng``, kept when >= rate,
-        scaled by 1 / (1 - rate)), thresholded and scaled in one pass."""
+        """Same draws as the NumPy tier (:func:`rules.random_bits` from ``rng``, kept when
+        their uniform is >= rate, scaled by 1 / (1 - rate)), made uniform, thresholded and
+        scaled in one pass."""
         dtype = np.dtype(dtype)
-        uniforms = rng.random(shape, dtype=np.float32)
+        bits = rules.random_bits(shape, rng)
         mask = np.empty(shape, dtype=dtype)
-        loops.run(_dropout_threshold, mask.size, uniforms.reshape(-1), np.float32(rate), dtype.type(1.0 / (1.0 - rate)),
+        loops.run(_dropout_threshold, mask.size, bits.reshape(-1), np.float32(rate), dtype.type(1.0 / (1.0 - rate)),
                mask.reshape(-1), split=mask.size >= loops.SPLIT_ELEMENTS)
         return mask

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import rules
+
 
 class Pointwise:
     """relu forward and backward, dropout's mask, as NumPy expressions."""
@@ -18,5 +20,5 @@ class Pointwise:
     def dropout_mask(self, shape, rate, rng, dtype):
         """Inverted dropout: each element is kept with probability 1 - rate (kept when a
         uniform draw is >= rate) and scaled by 1 / (1 - rate), so E[mask] = 1."""
-        keep = rng.random(shape, dtype=np.float32) >= rate
+        keep = rules.uniform_of(rules.random_bits(shape, rng)) >= np.float32(rate)
         return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
