@@ -137,25 +137,29 @@ def history(tensor, indices) -> list:
     return [tensor.node.layer.name, indices[id(tensor.node)], 0]
 
 
-def describe(inputs, outputs, nodes) -> dict:
-    """The graph as a config: per layer its class, config and ``inbound_nodes`` (for each
-    call, the :func:`history` of every tensor it read), and the model's input and output
-    tensors."""
+def describe(inputs, outputs, nodes, entry=None, call=None) -> dict:
+    """The graph as a config: per layer ``entry(layer)`` (by default its class and config)
+    with its ``inbound_nodes``, one ``call(node, refs)`` per call (by default ``refs``, the
+    :func:`history` of every tensor the call read), and the model's input and output
+    tensors as their histories."""
+    entry = entry or (lambda layer: {"class_name": type(layer).__name__, "config": layer.get_config()})
+    call = call or (lambda node, refs: refs)
     indices, entries = node_indices(nodes), {}
     for node in nodes:
-        entry = entries.setdefault(id(node.layer), {"class_name": type(node.layer).__name__,
-                                                    "config": node.layer.get_config(), "inbound_nodes": []})
+        if id(node.layer) not in entries:
+            entries[id(node.layer)] = {**entry(node.layer), "inbound_nodes": []}
         if node.inputs:
-            entry["inbound_nodes"].append([history(t, indices) for t in node.inputs])
+            entries[id(node.layer)]["inbound_nodes"].append(call(node, [history(t, indices) for t in node.inputs]))
     return {"layers": list(entries.values()), "input_layers": [history(t, indices) for t in inputs],
             "output_layers": [history(t, indices) for t in outputs]}
 
 
 def rebuild(made: dict, input_layers, output_layers) -> tuple:
-    """``(inputs, outputs)`` of the graph a config describes: ``made`` maps each layer's
-    name to ``(layer, inbound_nodes)`` (as :func:`describe` writes them); a layer without
-    inbound nodes is an input layer. Calls run as soon as the tensors they read exist, so
-    the config's order of layers does not matter."""
+    """``(inputs, outputs)`` of the graph a config describes, each one tensor where the
+    config names one, else a list: ``made`` maps each layer's name to ``(layer,
+    inbound_nodes)`` (as :func:`describe` writes them); a layer without inbound nodes is an
+    input layer. Calls run as soon as the tensors they read exist, so the config's order of
+    layers does not matter."""
     tensors, pending = {}, []
     for name, (layer, inbound) in made.items():
         if not inbound:
@@ -173,7 +177,8 @@ def rebuild(made: dict, input_layers, output_layers) -> tuple:
             tensors[(name, k)] = made[name][0](read[0] if len(read) == 1 else read)
         pending = [item for item in pending if item not in ready]
     try:
-        return ([tensors[(r[0], r[1])] for r in input_layers], [tensors[(r[0], r[1])] for r in output_layers])
+        ends = [[tensors[(r[0], r[1])] for r in refs] for refs in (input_layers, output_layers)]
     except KeyError as missing:
         raise ValueError(f"the model config names an input or output {missing.args[0]} that no layer "
                          "makes") from None
+    return tuple(found[0] if len(found) == 1 else found for found in ends)

@@ -101,29 +101,26 @@ def _functional_to_keras(model, keras3) -> dict:
     """A graph model as Keras's ``Functional`` config: each layer with the calls that feed
     it (Keras 2: ``[[name, node, tensor, {}], ...]`` per call; Keras 3: the call's arguments,
     symbolic tensors written as ``__keras_tensor__`` with their ``keras_history``)."""
-    indices = graph.node_indices(model.nodes)
-    entries = {}
-    for node in model.nodes:
-        layer = node.layer
-        if id(layer) not in entries:
-            entry = (_input_entry(layer.requested_input_shape, layer.name, keras3) if not node.inputs else
-                     _entry(type(layer).__name__, _layer_config(layer), keras3))
-            entries[id(layer)] = {**entry, "name": layer.name, "inbound_nodes": []}
-        if node.inputs:
-            entries[id(layer)]["inbound_nodes"].append(_keras_node(node, indices, keras3))
-    ends = {which: [graph.history(t, indices) for t in tensors]
-            for which, tensors in (("input_layers", model.inputs), ("output_layers", model.outputs))}
+    def entry(layer):
+        made = (_input_entry(layer.requested_input_shape, layer.name, keras3)
+                if isinstance(layer, layers_mod.InputLayer) else
+                _entry(type(layer).__name__, _layer_config(layer), keras3))
+        return {**made, "name": layer.name}
+
+    described = graph.describe(model.inputs, model.outputs, model.nodes, entry,
+                               lambda node, refs: _keras_node(node, refs, keras3))
+    ends = {which: described[which] for which in ("input_layers", "output_layers")}
     if keras3:  # Keras 3 writes a single input or output unlisted
         ends = {which: refs[0] if len(refs) == 1 else refs for which, refs in ends.items()}
-    body = {"name": model.name, "trainable": True, "layers": list(entries.values()), **ends}
+    body = {"name": model.name, "trainable": True, "layers": described["layers"], **ends}
     if not keras3:
         return {"class_name": "Functional", "config": body}
     return {"module": "keras.src.models.functional", "class_name": "Functional", "config": body,
             "registered_name": "Functional"}
 
 
-def _keras_node(node, indices, keras3):
-    refs = [graph.history(t, indices) for t in node.inputs]
+def _keras_node(node, refs, keras3):
+    """One call of a layer in Keras's form, from the histories ``refs`` of what it read."""
     if not keras3:
         return [[*ref, {}] for ref in refs]
     tensors = [{"class_name": "__keras_tensor__", "config": {"shape": list(t.shape), "dtype": "float32",
@@ -149,8 +146,7 @@ def from_keras(config: dict, what: str, classes: dict):
                                       [_refs(node) for node in entry.get("inbound_nodes", [])])
             for entry in body["layers"]}
     inputs, outputs = graph.rebuild(made, _listed(body["input_layers"]), _listed(body["output_layers"]))
-    return classes["Functional"](inputs if len(inputs) > 1 else inputs[0],
-                                 outputs if len(outputs) > 1 else outputs[0], name=body.get("name"))
+    return classes["Functional"](inputs, outputs, name=body.get("name"))
 
 
 def _listed(refs) -> list:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import files
+from . import files, graph
 from .kernels.geometry import window_geometry
 
 NHWC_TO_NCHW, NCHW_TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
@@ -62,7 +62,7 @@ class _Graph:
 
     def plain(self, name, layer):
         """``name`` in tinycnn's order (H, W, C values back in place for a flattened image)."""
-        if self.layout[name] != "flat":
+        if self.layout.get(name) != "flat":
             return name
         if f"{name}/hwc" in self.layout:  # made once, read by several layers
             return f"{name}/hwc"
@@ -80,10 +80,9 @@ def export(model, path, opset=17) -> None:
     onnx = _onnx()
     model._require_built("export")
     g = _Graph(onnx)
-    names, calls = {}, {}
+    names, calls = {}, graph.node_indices(model.nodes)
     for node in model.nodes:
-        calls[id(node.layer)] = calls.get(id(node.layer), -1) + 1  # a shared layer's later calls: name_1, ...
-        call = node.layer.name if calls[id(node.layer)] == 0 else f"{node.layer.name}_{calls[id(node.layer)]}"
+        call = node.layer.name + (f"_{calls[id(node)]}" if calls[id(node)] else "")  # a shared layer's later calls
         names[id(node.outputs[0])] = _convert(g, node.layer, [names[id(t)] for t in node.inputs], call)
     helper = onnx.helper
     graph_inputs = [helper.make_tensor_value_info(t.node.layer.name, onnx.TensorProto.FLOAT, ["N", *t.shape[1:]])
@@ -93,14 +92,14 @@ def export(model, path, opset=17) -> None:
         name = names[id(t)]
         if g.layout[name] == "image":
             name = g.node("Transpose", [name], f"{t.node.layer.name}/nhwc", t.node.layer, perm=NCHW_TO_NHWC)
-        name = g.plain(name, t.node.layer) if g.layout.get(name) == "flat" else name
+        name = g.plain(name, t.node.layer)
         final = f"output_{len(outputs)}" if len(model.outputs) > 1 else "output"
         g.node("Identity", [name], final, t.node.layer)
         outputs.append(helper.make_tensor_value_info(final, onnx.TensorProto.FLOAT, ["N", *t.shape[1:]]))
-    graph = helper.make_graph(g.nodes, model.name, graph_inputs, outputs, initializer=g.weights,
+    onnx_graph = helper.make_graph(g.nodes, model.name, graph_inputs, outputs, initializer=g.weights,
                               doc_string=f"exported by tinycnn from model {model.name!r}")
     ir = min(row[1] for row in helper.VERSION_TABLE if row[2] == opset)  # the oldest IR with this opset
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir,
+    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir,
                               producer_name="tinycnn", doc_string="NHWC float32 input, as model.predict")
     onnx.checker.check_model(proto)
     with files.atomic_write(path) as tmp:

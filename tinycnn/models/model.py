@@ -44,6 +44,15 @@ def check_array(x, expected, what: str, model_name: str) -> np.ndarray:
     return x
 
 
+def layer_from_entry(entry: dict):
+    """The layer a config entry ``{"class_name": ..., "config": {...}}`` describes."""
+    from .. import layers as layers_mod
+    layer_cls = getattr(layers_mod, entry["class_name"], None)
+    if layer_cls is None or not isinstance(layer_cls, type):
+        raise ValueError(f"load_model: unknown layer type {entry['class_name']!r}")
+    return layer_cls.from_config(entry["config"])
+
+
 class Model(Trainer):
     """The layers between symbolic ``inputs`` (from :func:`tinycnn.layers.Input`) and
     ``outputs`` (a tensor or a list of tensors), run, trained and saved as one model."""
@@ -216,16 +225,10 @@ class Model(Trainer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Model":
-        from .. import layers as layers_mod
-        made = {}
-        for entry in config["layers"]:
-            layer_cls = getattr(layers_mod, entry["class_name"], None)
-            if layer_cls is None or not isinstance(layer_cls, type):
-                raise ValueError(f"load_model: unknown layer type {entry['class_name']!r}")
-            made[entry["config"]["name"]] = (layer_cls.from_config(entry["config"]), entry["inbound_nodes"])
+        made = {entry["config"]["name"]: (layer_from_entry(entry), entry["inbound_nodes"])
+                for entry in config["layers"]}
         inputs, outputs = graph.rebuild(made, config["input_layers"], config["output_layers"])
-        return cls(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
-                   name=config.get("name"))
+        return cls(inputs, outputs, name=config.get("name"))
 
     def save(self, filepath) -> None:
         """The whole model: Keras's legacy HDF5 for a ``.h5`` / ``.hdf5`` name, Keras 3's zip

@@ -8,11 +8,10 @@ weights, summary, files, training) is the Model's.
 from __future__ import annotations
 
 from .. import graph
-from .. import layers as layers_mod
 from ..layers.base import Layer
 from ..layers.core import InputLayer
 from ..utils import unique_name
-from .model import Model, check_array
+from .model import Model, check_array, layer_from_entry
 
 
 class Sequential(Model):
@@ -121,10 +120,7 @@ class Sequential(Model):
     def from_config(cls, config: dict) -> "Sequential":
         model = cls(name=config.get("name"))
         for entry in config["layers"]:
-            layer_cls = getattr(layers_mod, entry["class_name"], None)
-            if layer_cls is None or not isinstance(layer_cls, type):
-                raise ValueError(f"load_model: unknown layer type {entry['class_name']!r}")
-            model.add(layer_cls.from_config(entry["config"]))
+            model.add(layer_from_entry(entry))
         if config.get("build_input_shape") and not model.built:
             model.build(tuple(config["build_input_shape"]))
         return model

@@ -78,17 +78,22 @@ class Trainer:
     @property
     def metrics_names(self) -> list:
         outputs = self._output_names()
-        if len(outputs) == 1:
-            return ["loss"] + [m.name for m in self.compiled_metrics]
-        return (["loss"] + [f"{name}_loss" for name in outputs]
-                + [f"{name}_{m.name}" for name, metrics in zip(outputs, self.output_metrics) for m in metrics])
+        return (["loss"] + ([f"{name}_loss" for name in outputs] if len(outputs) > 1 else [])
+                + [key for key, _, _ in self._metric_keys()])
+
+    def _metric_keys(self) -> list:
+        """``(log name, output index, metric)`` for every compiled metric: its own name for a
+        model of one output, Keras's ``<output>_<metric>`` for a model of several."""
+        outputs = self._output_names()
+        return [(m.name if len(outputs) == 1 else f"{name}_{m.name}", i, m)
+                for i, (name, metrics) in enumerate(zip(outputs, self.output_metrics)) for m in metrics]
 
     # ----- one batch -------------------------------------------------------------------
     def _checked(self, x, y, what):
         x = self._check_inputs(x, what)
         if batches.samples(x) == 0:
             raise ValueError(f"{what}: x has 0 samples; training and evaluation need at least one")
-        return x, batches.check_targets(x, y, len(getattr(self, "outputs", None) or [None]), what)
+        return x, batches.check_targets(x, y, len(self._output_names()), what)
 
     def _loss_and_predictions(self, x, y, training):
         """``(total loss, its part per output, host predictions per output)``."""
@@ -102,15 +107,11 @@ class Trainer:
 
     def _batch_logs(self, loss_value, parts, y, y_pred) -> dict:
         logs = {"loss": loss_value}
-        if len(y_pred) == 1:
-            for metric in self.compiled_metrics:
-                logs[metric.name] = float(np.mean(metric(y, y_pred[0])))
-            return logs
-        outputs = self._output_names()
-        logs.update({f"{name}_loss": float(part.data) for name, part in zip(outputs, parts)})
-        for name, metrics, y_i, pred in zip(outputs, self.output_metrics, y, y_pred):
-            for metric in metrics:
-                logs[f"{name}_{metric.name}"] = float(np.mean(metric(y_i, pred)))
+        if len(parts) > 1:
+            logs.update({f"{name}_loss": float(part.data) for name, part in zip(self._output_names(), parts)})
+        ys = y if len(y_pred) > 1 else [y]
+        for key, i, metric in self._metric_keys():
+            logs[key] = float(np.mean(metric(ys[i], y_pred[i])))
         return logs
 
     def _train_step(self, x, y):
@@ -132,10 +133,15 @@ class Trainer:
         self.optimizer.apply(params)
         return logs, True
 
+    def _kept(self, params):
+        """The buffers :meth:`_keep_last_finite` filled for ``params``, or None."""
+        kept = getattr(self, "_last_finite", None)
+        return kept if kept is not None and [k.shape for k in kept] == [p.shape for p in params] else None
+
     def _keep_last_finite(self, params) -> None:
         """Copy ``params`` (which just gave a finite loss) into buffers kept for a restore."""
-        kept = getattr(self, "_last_finite", None)
-        if kept is None or [k.shape for k in kept] != [p.shape for p in params]:
+        kept = self._kept(params)
+        if kept is None:
             self._last_finite = [p.data.copy() for p in params]
             return
         for buffer, p in zip(kept, params):
@@ -143,8 +149,8 @@ class Trainer:
 
     def _restore_last_finite(self, params) -> bool:
         """Put back the weights of :meth:`_keep_last_finite`; False when there are none."""
-        kept = getattr(self, "_last_finite", None)
-        if kept is None or [k.shape for k in kept] != [p.shape for p in params]:
+        kept = self._kept(params)
+        if kept is None:
             return False
         for buffer, p in zip(kept, params):
             p.data[...] = buffer
@@ -200,11 +206,9 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = 32 if batch_size is None else count_argument(batch_size, "batch_size", "fit")
+        batch_size, steps_per_epoch = _batch_size_and_steps(batch_size, steps_per_epoch, "fit", "steps_per_epoch")
         epochs = count_argument(epochs, "epochs", "fit", minimum=0)
         initial_epoch = count_argument(initial_epoch, "initial_epoch", "fit", minimum=0)
-        if steps_per_epoch is not None:
-            steps_per_epoch = count_argument(steps_per_epoch, "steps_per_epoch", "fit")
         if epochs < initial_epoch:
             raise ValueError(f"fit: epochs ({epochs}) is less than initial_epoch ({initial_epoch})")
         if x is not None and batches.is_batch_iterator(x):
@@ -289,8 +293,7 @@ class Trainer:
     def _test_batches(self, x, y, batch_size, steps, what):
         """``(epoch function, steps)`` of checked ``(x, y)`` batches: slices of arrays (``x``
         and ``y``, or ``x`` a tuple ``(x, y)``), or ``steps`` batches of an iterator."""
-        batch_size = count_argument(batch_size, "batch_size", what)
-        steps = None if steps is None else count_argument(steps, "steps", what)
+        batch_size, steps = _batch_size_and_steps(batch_size, steps, what)
         if batches.is_batch_iterator(x):
             return batches.iterator_batches(x, steps, lambda item: self._checked(*item, what), what)
         if y is None:
@@ -305,7 +308,7 @@ class Trainer:
         """Loss and metrics over the data in inference mode, batch-size-weighted; ``x`` (and
         ``y``) arrays, or an iterator of ``(x, y)`` batches (``steps`` of them)."""
         self._require_compiled("evaluate")
-        test = self._test_batches(x, y, 32 if batch_size is None else batch_size, steps, "evaluate")
+        test = self._test_batches(x, y, batch_size, steps, "evaluate")
         return self._format(self._evaluate(test, self._callbacks(callbacks, verbose, test[1])), return_dict)
 
     def _evaluate(self, test, cbs) -> dict:
@@ -326,8 +329,7 @@ class Trainer:
     def _input_batches(self, x, batch_size, steps):
         """``(batches, count)`` of model inputs: slices of an array, or ``steps`` batches of
         an iterator (whose items may be ``(x, y)`` pairs: the x is taken)."""
-        batch_size = count_argument(batch_size, "batch_size", "predict")
-        steps = None if steps is None else count_argument(steps, "steps", "predict")
+        batch_size, steps = _batch_size_and_steps(batch_size, steps, "predict")
         if not batches.is_batch_iterator(x):
             x = self._check_inputs(x, "predict")
             spans = batches.slices(batches.samples(x), batch_size)
@@ -343,7 +345,7 @@ class Trainer:
         an iterator of batches (``steps`` of them)."""
         if not self.layers:
             raise ValueError("predict: the model has no layers yet")
-        inputs, count = self._input_batches(x, 32 if batch_size is None else batch_size, steps)
+        inputs, count = self._input_batches(x, batch_size, steps)
         cbs = self._callbacks(callbacks, verbose, count)
         cbs.on_predict_begin({})
         outputs = []
@@ -372,6 +374,12 @@ class Trainer:
     def predict_generator(self, generator, steps=None, verbose=0, callbacks=None, **ignored):
         _deprecated("predict")
         return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+
+def _batch_size_and_steps(batch_size, steps, what, steps_name="steps") -> tuple:
+    """``batch_size`` (32 when None) and ``steps`` (None or a count), checked by name."""
+    batch_size = 32 if batch_size is None else count_argument(batch_size, "batch_size", what)
+    return batch_size, None if steps is None else count_argument(steps, steps_name, what)
 
 
 def _per_output(value, outputs: list, what: str) -> list:
