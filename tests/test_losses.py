@@ -113,13 +113,14 @@ def test_get_wraps_a_user_function():
 
 
 def test_instances_pass_through_and_configs_round_trip():
-    loss = losses.CategoricalCrossentropy(from_logits=True)
+    loss = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
     assert losses.get(loss) is loss
     config = json.loads(json.dumps(loss.get_config()))
     assert config == {"class_name": "CategoricalCrossentropy", "name": "categorical_crossentropy",
-                      "from_logits": True}
+                      "from_logits": True, "label_smoothing": 0.1}
     again = losses.get(config)
     assert isinstance(again, losses.CategoricalCrossentropy) and again.from_logits
+    assert again.label_smoothing == 0.1
     assert isinstance(losses.MeanSquaredError.from_config(losses.MeanSquaredError().get_config()),
                       losses.MeanSquaredError)
     nested = losses.from_config({"class_name": "BinaryCrossentropy", "config": {"from_logits": True}})
@@ -138,3 +139,19 @@ def test_unknown_names_and_objects_raise_value_errors_listing_valid_names():
 def test_shape_mismatch_is_reported_by_the_functional_check():
     with pytest.raises(ValueError, match="targets have shape \\(5,\\)"):
         losses.CategoricalCrossentropy()(LABELS, tinycnn.Tensor(PROBS))
+
+
+def test_label_smoothing_is_checked_and_kept_through_the_fused_softmax_loss():
+    """A softmax model trains with the fused logit loss: it must smooth as the plain loss does."""
+    from tinycnn import layers
+    from tinycnn.models import Sequential
+    with pytest.raises(ValueError, match="label_smoothing must be a number in"):
+        losses.CategoricalCrossentropy(label_smoothing=1.5)
+    model = Sequential([layers.Input((3,)), layers.Dense(4, activation="softmax")])
+    x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0, 1]]
+    loss = losses.CategoricalCrossentropy(label_smoothing=0.3)
+    model.compile(optimizer="sgd", loss=loss)
+    plain = float(loss(y, tinycnn.Tensor(model.predict_on_batch(x))).data)
+    assert abs(model.test_on_batch(x, y) - plain) < 1e-6
+    assert abs(plain - float(losses.CategoricalCrossentropy()(y, tinycnn.Tensor(model.predict_on_batch(x))).data)) > 1e-3

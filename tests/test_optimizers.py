@@ -380,7 +380,9 @@ def test_only_one_clipping_setting_is_allowed():
 
 
 def test_keras_defaults():
-    no_clipping = {"clipnorm": None, "clipvalue": None, "global_clipnorm": None}
+    no_clipping = {"clipnorm": None, "clipvalue": None, "global_clipnorm": None, "weight_decay": None,
+                   "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                   "learning_rate_multipliers": {}}  # Keras 3's defaults, and tinycnn's multipliers
     assert SGD().get_config() == {"class_name": "SGD", "learning_rate": 0.01, "momentum": 0.0,
                                   "nesterov": False, "decay": 0.0, **no_clipping}
     assert RMSprop().get_config() == {"class_name": "RMSprop", "learning_rate": 0.001, "rho": 0.9,
@@ -435,3 +437,70 @@ def test_unknown_name_lists_the_valid_ones():
         optimizers.get(3)
     with pytest.raises(ValueError, match="describes a Adam"):
         SGD.from_config(Adam().get_config())
+
+
+# ----- learning-rate schedules, multipliers, weight decay and moving averages ----------------
+def test_a_schedule_sets_each_steps_rate():
+    """Update t uses schedule(t - 1); with a schedule SGD is the formula with lr varying per step."""
+    from tinycnn.schedules import PiecewiseLinear
+    schedule = PiecewiseLinear([0, 2, 5], [0.1, 0.5, 0.0])
+    params = make_params()
+    start = [p.data.copy() for p in params]
+    grads = gradient_sequence([p.shape for p in params])
+    run(SGD(schedule), params, grads)
+    rates = [0.1, 0.3, 0.5, 1 / 3, 1 / 6, 0.0]   # np.interp by hand at steps 0..5
+    for j, p in enumerate(params):
+        want = start[j] - sum(lr * g[j] for lr, g in zip(rates, grads))
+        np.testing.assert_allclose(p.data, want, rtol=1e-12)
+
+
+def test_a_scheduled_rate_is_read_not_set_and_saved_in_the_config():
+    from tinycnn.schedules import PiecewiseLinear
+    opt = SGD(PiecewiseLinear([0, 10], [1.0, 0.0]), momentum=0.5, nesterov=True)
+    opt.iterations = 5
+    assert opt.learning_rate == 0.5 and opt.current_learning_rate() == 0.5
+    with pytest.raises(TypeError, match="comes from the schedule"):
+        opt.learning_rate = 0.1
+    again = optimizers.from_config(json.loads(json.dumps(opt.get_config())))
+    again.iterations = 5
+    assert again.learning_rate == 0.5 and "learning_rate" not in opt.get_state()
+    with pytest.raises(ValueError, match="boundaries must increase"):
+        PiecewiseLinear([0, 5, 5], [1, 2, 3])
+
+
+def test_learning_rate_multipliers_scale_the_step_of_matching_weights_only():
+    """p0 under '*0' moves as SGD at 4x the rate; weight decay keeps the plain rate."""
+    params, alone = make_params(), make_params()
+    grads = gradient_sequence([p.shape for p in params])
+    run(SGD(0.1, weight_decay=0.5, learning_rate_multipliers={"p0": 4.0}), params, grads)
+    p = alone[0].data.copy()
+    for g in grads:
+        p = p - p * 0.5 * 0.1 - 0.4 * g[0]
+    np.testing.assert_allclose(params[0].data, p, rtol=1e-12)
+    q = alone[1].data.copy()
+    for g in grads:
+        q = q - q * 0.5 * 0.1 - 0.1 * g[1]
+    np.testing.assert_allclose(params[1].data, q, rtol=1e-12)
+    with pytest.raises(ValueError, match="learning_rate_multipliers"):
+        SGD(learning_rate_multipliers=[("p0", 2.0)])
+
+
+def test_fit_ends_on_the_moving_average_weights():
+    """use_ema: after fit the weights are the averages (as Keras's finalize_variable_values);
+    a second identical optimizer without EMA ends elsewhere."""
+    from tinycnn import layers
+    from tinycnn.models import Sequential
+
+    def trained(**options):
+        tinycnn.utils.set_random_seed(3)
+        model = Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+        model.compile(optimizer=SGD(0.5, **options), loss="categorical_crossentropy")
+        x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+        model.fit(x, np.eye(3, dtype=np.float32)[np.arange(64) % 3], batch_size=8, epochs=2, verbose=0,
+                  shuffle=False)
+        return model
+    averaged, plain = trained(use_ema=True, ema_momentum=0.9), trained()
+    slots = averaged.optimizer._slots
+    for j, w in enumerate(averaged.trainable_weights):
+        np.testing.assert_array_equal(w.data, slots[j]["average"])
+    assert not np.allclose(averaged.get_weights()[0], plain.get_weights()[0])

@@ -6,6 +6,7 @@ from . import functional as F
 _BY_NAME = {
     "linear": F.linear,
     "relu": F.relu,
+    "gelu": F.gelu,
     "sigmoid": F.sigmoid,
     "tanh": F.tanh,
     "softmax": F.softmax,

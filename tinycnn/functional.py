@@ -199,6 +199,10 @@ def relu(x):
     return activations.ReLU.apply(tensor(x, "relu"))
 
 
+def gelu(x):
+    return activations.GELU.apply(tensor(x, "gelu"))
+
+
 def sigmoid(x):
     return activations.Sigmoid.apply(tensor(x, "sigmoid"))
 

@@ -11,6 +11,10 @@ Fans: a Dense kernel (in, out) has fan_in = in, fan_out = out; a conv kernel
   at +-2, so the variance after truncation is the one named.
 * ``random_normal`` N(0, 0.05^2), ``random_uniform`` U(-0.05, 0.05), ``zeros``, ``ones``,
   ``constant``.
+* ``dirac`` (tinycnn's own, PyTorch's ``dirac_`` on the first filters): a conv kernel whose
+  first min(cin, cout) filters pass their own input channel through (1 at the centre tap,
+  0 elsewhere), the other filters drawn by ``fill`` (glorot_uniform by default): a layer
+  that starts as the identity on those channels.
 
 All draws come from tinycnn's seeded generator (:func:`tinycnn.utils.rng`).
 """
@@ -145,12 +149,28 @@ class LecunNormal(VarianceScaling):
         super().__init__(1.0, "fan_in", "truncated_normal")
 
 
+class Dirac(Initializer):
+    def __init__(self, fill="glorot_uniform"):
+        get(fill)  # a wrong name fails here
+        self.fill = fill
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) != 4:
+            raise ValueError(f"dirac: needs a conv kernel shape (kh, kw, cin, cout), got {tuple(shape)}")
+        kh, kw, cin, cout = shape
+        w = get(self.fill)(shape, dtype)
+        identity = min(cin, cout)
+        w[..., :identity] = 0
+        w[kh // 2, kw // 2, np.arange(identity), np.arange(identity)] = 1
+        return w
+
+
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_uniform": RandomUniform, "random_normal": RandomNormal,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "dirac": Dirac,
 }
 _CLASSES = {cls.__name__: cls for cls in (*_BY_NAME.values(), VarianceScaling)}
 

@@ -23,7 +23,7 @@ import re
 from . import graph
 from . import layers as layers_mod
 
-SUPPORTED = ("Conv2D", "Dense", "Activation", "ReLU", "Dropout", "Flatten", "MaxPooling2D",
+SUPPORTED = ("Conv2D", "Dense", "Activation", "ReLU", "Rescaling", "Dropout", "Flatten", "MaxPooling2D",
              "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization",
              "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
 # Keras arguments that tinycnn does not take, with the one value it supports

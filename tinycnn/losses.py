@@ -79,12 +79,34 @@ class _FromLogitsLoss(Loss):
 
 class CategoricalCrossentropy(_FromLogitsLoss):
     """One-hot targets: ``-sum(y * log(p))`` with p normalised and clipped to
-    [1e-7, 1 - 1e-7] (or computed from logits when ``from_logits``)."""
+    [1e-7, 1 - 1e-7] (or computed from logits when ``from_logits``).
+
+    ``label_smoothing`` = s (Keras's argument) trains on ``y (1 - s) + s / K`` for K
+    classes: the right class is asked for ``1 - s + s / K``, every other one for ``s / K``,
+    so the logits stop growing once they are ``log((1 - s + s/K) / (s/K))`` apart."""
 
     name = "categorical_crossentropy"
 
+    def __init__(self, from_logits=False, label_smoothing=0.0, name=None):
+        super().__init__(from_logits, name)
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+                or not 0 <= label_smoothing <= 1:
+            raise ValueError(f"CategoricalCrossentropy: label_smoothing must be a number in [0, 1], "
+                             f"got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+
     def per_sample(self, y_true, y_pred):
+        if self.label_smoothing:
+            y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+            s = y.dtype.type(self.label_smoothing) if y.dtype.kind == "f" else self.label_smoothing
+            y_true = y * (1 - s) + s / y.shape[-1]
         return categorical_crossentropy(y_true, y_pred, from_logits=self.from_logits)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+    def __repr__(self):
+        return f"CategoricalCrossentropy(from_logits={self.from_logits}, label_smoothing={self.label_smoothing})"
 
 
 class SparseCategoricalCrossentropy(_FromLogitsLoss):

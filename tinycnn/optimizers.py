@@ -11,17 +11,34 @@ backend epsilon 1e-7, and the legacy ``decay``: inverse-time decay per update,
 ``lr_t = learning_rate / (1 + decay * (t - 1))``. ``learning_rate`` itself stays the base
 rate; callbacks such as ReduceLROnPlateau change it.
 
-Gradient clipping, as Keras (at most one of the three, applied before the update):
-``clipnorm`` rescales each gradient to L2 norm at most ``clipnorm``: ``g * c / max(|g|, c)``;
-``global_clipnorm`` does the same with the norm of all gradients together; ``clipvalue``
-clips each entry to ``[-clipvalue, clipvalue]``.
+``learning_rate`` may also be a schedule (:mod:`tinycnn.schedules`): the rate of update
+``t`` is then ``schedule(t - 1)``, and ``optimizer.learning_rate`` reads its current value.
+
+Every optimizer takes Keras 3's options, applied in Keras's order in each update:
+
+1. Gradient clipping (at most one of the three): ``clipnorm`` rescales each gradient to L2
+   norm at most ``clipnorm``: ``g * c / max(|g|, c)``; ``global_clipnorm`` does the same with
+   the norm of all gradients together; ``clipvalue`` clips each entry to ``[-c, c]``.
+2. ``weight_decay`` (decoupled, as Keras 3 and AdamW): ``p -= p * weight_decay * lr`` before
+   the rule's own step.
+3. The rule's update, with ``lr`` times the parameter's entry in
+   ``learning_rate_multipliers`` (tinycnn's own option, PyTorch's parameter groups in one
+   dict: ``{"*/beta": 64.0}`` matches weight names with :func:`fnmatch`; the first matching
+   pattern counts, weight decay keeps the plain ``lr``).
+4. ``use_ema``: a moving average of each parameter, ``avg = m avg + (1 - m) p`` with
+   ``m = ema_momentum`` (the first update copies ``p``); every ``ema_overwrite_frequency``
+   updates the parameters are set to their averages, and :meth:`finalize_variable_values`,
+   called at the end of ``fit``, sets them once more.
+5. The parameter's constraint (``max_norm`` ...).
 """
 from __future__ import annotations
 
 import numbers
+from fnmatch import fnmatchcase
 
 import numpy as np
 
+from . import schedules
 from .backend import EPSILON  # Keras's backend epsilon
 from .ops import device, updates
 
@@ -47,17 +64,25 @@ class Optimizer:
 
     _hyper: tuple = ()
     _CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
+    _OPTIONS = _CLIPPING + ("weight_decay", "use_ema", "ema_momentum", "ema_overwrite_frequency",
+                            "learning_rate_multipliers")
 
     def __init__(self, learning_rate, decay=0.0, **options):
         owner = type(self).__name__
-        unknown = sorted(set(options) - {"lr", *self._CLIPPING})
+        unknown = sorted(set(options) - {"lr", *self._OPTIONS})
         if unknown:
             raise TypeError(f"{owner}: unknown argument {unknown[0]!r}; {owner} takes "
                             f"learning_rate (or lr), {', '.join(self._hyper)}, decay, "
-                            f"{', '.join(self._CLIPPING)}")
+                            f"{', '.join(self._OPTIONS)}")
         if options.get("lr") is not None:
             learning_rate = options["lr"]  # Keras 2 spelling
-        self.learning_rate = learning_rate
+        self._schedule = None
+        if isinstance(learning_rate, dict):
+            learning_rate = schedules.from_config(learning_rate)
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            self._schedule, self._learning_rate = learning_rate, None
+        else:
+            self.learning_rate = learning_rate
         self.decay = _number(decay, "decay", owner, low=0.0)
         for name in self._CLIPPING:
             value = options.get(name)
@@ -66,6 +91,18 @@ class Optimizer:
         if len(chosen) > 1:
             raise ValueError(f"{owner}: only one of clipnorm, clipvalue and global_clipnorm can "
                              f"be set, got {', '.join(chosen)}")
+        decay_rate = options.get("weight_decay")
+        self.weight_decay = None if decay_rate is None else _number(decay_rate, "weight_decay", owner, low=0.0)
+        self.use_ema = bool(options.get("use_ema", False))
+        self.ema_momentum = _number(options.get("ema_momentum", 0.99), "ema_momentum", owner, 0.0, 1.0)
+        frequency = options.get("ema_overwrite_frequency")
+        self.ema_overwrite_frequency = None if frequency is None else int(_number(frequency, "ema_overwrite_frequency", owner, low=1))
+        multipliers = options.get("learning_rate_multipliers") or {}
+        if not isinstance(multipliers, dict) or not all(isinstance(k, str) for k in multipliers):
+            raise ValueError(f"{owner}: learning_rate_multipliers must be a dict of weight-name "
+                             f"patterns to factors, e.g. {{'*/beta': 64.0}}, got {multipliers!r}")
+        self.learning_rate_multipliers = {k: _number(v, f"learning_rate_multipliers[{k!r}]", owner, low=0.0)
+                                          for k, v in multipliers.items()}
         self.iterations = 0
         self._tracked: list = []     # parameters in the order first seen: position = index
         self._slots: dict = {}       # position -> {slot name: ndarray}
@@ -73,24 +110,38 @@ class Optimizer:
     # ----- learning rate ------------------------------------------------------------------
     @property
     def learning_rate(self) -> float:
-        """The base learning rate (before legacy decay); settable by callbacks."""
+        """The base learning rate (before legacy decay); settable by callbacks. With a
+        schedule, its value for the next update (not settable, as in Keras)."""
+        if self._schedule is not None:
+            return self._schedule(self.iterations)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if getattr(self, "_schedule", None) is not None:
+            raise TypeError(f"{type(self).__name__}: the learning rate comes from the schedule "
+                            f"{self._schedule!r} given as learning_rate, so it cannot be set")
         self._learning_rate = _number(value, "learning_rate", type(self).__name__, low=0.0)
 
     lr = learning_rate  # Keras 2 name: ``model.optimizer.lr``
 
     def current_learning_rate(self) -> float:
-        """The rate the next update will use: ``learning_rate / (1 + decay * iterations)``."""
-        return self._learning_rate / (1.0 + self.decay * self.iterations)
+        """The rate the next update will use: ``learning_rate / (1 + decay * iterations)``
+        (the schedule's value at ``iterations`` when there is one)."""
+        return self.learning_rate / (1.0 + self.decay * self.iterations)
+
+    def _multiplier(self, p) -> float:
+        name = getattr(p, "name", None) or ""
+        return next((factor for pattern, factor in self.learning_rate_multipliers.items()
+                     if fnmatchcase(name, pattern)), 1.0)
 
     # ----- the update ---------------------------------------------------------------------
     def apply(self, params) -> None:
-        """Update every parameter that has a gradient, in place, then apply its constraint
-        (``p.constraint``, e.g. max_norm) to the new value. Counts one update."""
+        """Update every parameter that has a gradient, in place, in the order of the module
+        docstring (clip, weight decay, the rule, moving average, constraint). Counts one
+        update."""
         lr, t = self.current_learning_rate(), self.iterations + 1
+        overwrite = self.use_ema and self.ema_overwrite_frequency and t % self.ema_overwrite_frequency == 0
         work = []
         for p in params:
             position = self._position(p)
@@ -103,13 +154,42 @@ class Optimizer:
             work.append((position, p, g))
         for (position, p, _), g in zip(work, self._clip([g for _, _, g in work])):
             slots = self._slots.get(position)
-            if slots is None:
+            first = slots is None
+            if first:
                 slots = self._slots[position] = self._create_slots(p.data)
-            self._update(p.data, g, slots, lr, t)
+            if self.weight_decay:
+                dtype = p.data.dtype.type
+                p.data -= p.data * dtype(self.weight_decay) * dtype(lr)
+            self._update(p.data, g, slots, lr * self._multiplier(p), t)
+            if self.use_ema:
+                self._average(p.data, slots, first, overwrite)
             constraint = getattr(p, "constraint", None)
             if constraint is not None:
                 p.data[...] = constraint(p.data)
         self.iterations += 1
+
+    def _average(self, p, slots, first, overwrite) -> None:
+        """``avg = m avg + (1 - m) p`` (a copy of ``p`` on its first update); ``p = avg``
+        when ``overwrite``."""
+        average = slots["average"]
+        if first:
+            average[...] = p
+        else:
+            m = p.dtype.type(self.ema_momentum)
+            average *= m
+            average += (p.dtype.type(1) - m) * p
+        if overwrite:
+            p[...] = average
+
+    def finalize_variable_values(self, params) -> None:
+        """With ``use_ema``, set each parameter to its moving average (Keras calls this at
+        the end of ``fit``); otherwise nothing."""
+        if not self.use_ema:
+            return
+        for p in params:
+            slots = self._slots.get(self._position(p))
+            if slots is not None:
+                p.data[...] = slots["average"]
 
     def _clip(self, grads: list) -> list:
         """The gradients after the clipping setting (new arrays; ``p.grad`` is kept). Only
@@ -132,7 +212,11 @@ class Optimizer:
         return len(self._tracked) - 1
 
     def _create_slots(self, value: np.ndarray) -> dict:
-        return {name: np.zeros_like(value) for name in self._slot_names()}
+        return {name: np.zeros_like(value) for name in self._all_slot_names()}
+
+    def _all_slot_names(self) -> tuple:
+        """The rule's slots, and ``average`` with ``use_ema``."""
+        return self._slot_names() + (("average",) if self.use_ema else ())
 
     def _slot_names(self) -> tuple:
         raise NotImplementedError
@@ -145,8 +229,9 @@ class Optimizer:
         """Copies of everything the next update depends on: ``'iterations'``,
         ``'learning_rate'`` and each slot as ``'<position>/<slot>'`` (position = index of the
         parameter in the list given to :meth:`apply`)."""
-        state = {"iterations": np.array(self.iterations, dtype=np.int64),
-                 "learning_rate": np.array(self._learning_rate, dtype=np.float64)}
+        state = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        if self._schedule is None:
+            state["learning_rate"] = np.array(self._learning_rate, dtype=np.float64)
         for position, slots in self._slots.items():
             for name, value in slots.items():
                 state[f"{position}/{name}"] = device.to_host(value).copy()
@@ -169,9 +254,9 @@ class Optimizer:
             if key in ("iterations", "learning_rate"):
                 continue
             position, _, name = key.partition("/")
-            if not position.isdigit() or name not in self._slot_names():
+            if not position.isdigit() or name not in self._all_slot_names():
                 raise ValueError(f"{owner}.set_state: unknown entry {key!r}; {owner} keeps slots "
-                                 f"{list(self._slot_names())} per parameter")
+                                 f"{list(self._all_slot_names())} per parameter")
             position = int(position)
             if position >= len(params):
                 raise ValueError(f"{owner}.set_state: the state has slots for parameter "
@@ -184,7 +269,7 @@ class Optimizer:
         if "iterations" not in state:
             raise ValueError(f"{owner}.set_state: the state has no 'iterations' entry")
         self.iterations = int(state["iterations"])
-        if "learning_rate" in state:
+        if "learning_rate" in state and self._schedule is None:
             self.learning_rate = float(state["learning_rate"])
         self._tracked = params
         self._slots = slots
@@ -192,10 +277,11 @@ class Optimizer:
     # ----- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
         """``{'class_name': ..., <constructor argument>: value, ...}``, JSON-able."""
-        config = {"class_name": type(self).__name__, "learning_rate": self._learning_rate}
+        config = {"class_name": type(self).__name__,
+                  "learning_rate": self._learning_rate if self._schedule is None else self._schedule.get_config()}
         config.update({name: getattr(self, name) for name in self._hyper})
         config["decay"] = self.decay
-        config.update({name: getattr(self, name) for name in self._CLIPPING})
+        config.update({name: getattr(self, name) for name in self._OPTIONS})
         return config
 
     @classmethod

@@ -199,7 +199,7 @@ def logit_loss(loss):
     None for every other loss."""
     if FUSE and type(loss) in (CategoricalCrossentropy, SparseCategoricalCrossentropy) \
             and not loss.from_logits:
-        return type(loss)(from_logits=True, name=loss.name)
+        return type(loss).from_config({**loss.get_config(), "from_logits": True})
     return None
 
 

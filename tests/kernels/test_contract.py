@@ -108,6 +108,24 @@ def test_the_numpy_tier_relu_and_dropout_are_the_rules():
     np.testing.assert_array_equal(mask, [rules.dropout_keep(u, np.float32(0.3), np.float32(1 / 0.7)) for u in uniforms])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_tier_gelu_is_the_rule(tier, dtype):
+    """gelu and its gradient on each tier against :func:`rules.gelu` / ``gelu_grad`` in
+    Python floats (math.erf): float64 to 1e-15, float32 to 2 ulp (the tiers compute in the
+    array's dtype or in float64 and round once)."""
+    from tinycnn import get_backend
+    kernels = get_backend()
+    x = (np.random.default_rng(3).standard_normal(3000) * 4).astype(dtype)
+    x[:4] = [0.0, -10.0, 10.0, -0.5]
+    dy = np.random.default_rng(4).standard_normal(3000).astype(dtype)
+    tol = dict(rtol=1e-15, atol=1e-300) if dtype == np.float64 else dict(rtol=2.5e-7, atol=1e-37)
+    got_y = kernels.to_host(kernels.gelu_forward(kernels.to_device(x)))
+    got_dx = kernels.to_host(kernels.gelu_backward(kernels.to_device(x), kernels.to_device(dy)))
+    assert got_y.dtype == dtype and got_dx.dtype == dtype
+    np.testing.assert_allclose(got_y, [rules.gelu(float(v)) for v in x], **tol)
+    np.testing.assert_allclose(got_dx, [rules.gelu_grad(float(a), float(b)) for a, b in zip(x, dy)], **tol)
+
+
 @pytest.mark.parametrize("shape", [(1,), (7,), (4, 3, 5), (2, 1024)])
 def test_random_bits_are_the_words_numpy_makes_float32_uniforms_of(shape):
     """Dropout reads raw generator words (faster than Generator.random); made uniform they

@@ -151,3 +151,23 @@ def test_layer_argument_errors():
         Sequential([Input(shape=(4, 4, 1)), Conv2D(2, 5)])
     with pytest.raises(ValueError, match=r"Dropout: rate must be in \[0, 1\), got 1.5"):
         Dropout(1.5)
+
+
+def test_dirac_filters_pass_their_channel_through_and_the_rest_are_drawn():
+    from tinycnn import functional as F
+    w = initializers.get("dirac")((3, 3, 4, 6), "float32")
+    x = np.random.default_rng(0).standard_normal((2, 5, 5, 4)).astype(np.float32)
+    y = F.conv2d(x, w, padding="same").data
+    np.testing.assert_array_equal(y[..., :4], x)          # the identity on the first 4 filters
+    assert np.abs(w[..., 4:]).max() > 0                  # the others keep glorot draws
+    with pytest.raises(ValueError, match="conv kernel shape"):
+        initializers.get("dirac")((4, 4), "float32")
+
+
+def test_rescaling_multiplies_and_offsets_and_refuses_non_numbers():
+    from tinycnn import layers
+    layer = layers.Rescaling(1 / 255, offset=-0.5)
+    x = np.array([[0.0, 255.0]], dtype=np.float32)
+    np.testing.assert_allclose(layer(x).data, [[-0.5, 0.5]], rtol=1e-6)
+    with pytest.raises(ValueError, match="scale must be a finite number"):
+        layers.Rescaling("1/255")

@@ -22,7 +22,7 @@ eps of the input. Inputs are therefore drawn so that no kink lies within a step:
   inactive (and ``categorical_crossentropy`` normalises rows to values <= 0.95).
 
 Random ops are made deterministic by passing a freshly seeded generator on every call.
-Every op that calls a kernel (conv2d, the poolings, relu, dropout, the fused softmax
+Every op that calls a kernel (conv2d, the poolings, relu, gelu, dropout, the fused softmax
 cross-entropy behind the categorical losses) is checked on every kernel tier that loads
 (``tinycnn.available_backends()``, via the ``tier`` fixture in ``conftest.py``); shapes are
 kept small because gradcheck runs two forward passes per input element.
@@ -186,6 +186,13 @@ def test_matmul(data, shapes):
 def test_relu(tier, data, shape):
     """|x| >= 0.05 (away_from_zero): relu's kink at 0 is never within a step."""
     gradcheck(F.relu, data.draw(away_from_zero(shape)))
+
+
+@given(st.data(), small_shapes)
+def test_gelu(tier, data, shape):
+    """Inputs in [-5, 5]: the negative tail (where erf saturates), the middle and the
+    nearly-linear positive side; smooth everywhere."""
+    gradcheck(F.gelu, data.draw(arrays(shape, low=-5.0, high=5.0)))
 
 
 @given(st.data(), small_shapes)

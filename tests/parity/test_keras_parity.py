@@ -170,7 +170,8 @@ CORE_META, CORE = golden("core.npz")
 CORE_GROUPS = {"dense": "Dense", "activation": "Activation", "relu_layer": "ReLU", "flatten": "Flatten",
                "global_max_pooling": "GlobalMaxPooling2D",
                "flatten_dense": "Flatten + Dense", "global_average_pooling": "GlobalAveragePooling2D",
-               "dropout_inference": "Dropout (inference)", "batchnorm": "BatchNormalization"}
+               "dropout_inference": "Dropout (inference)", "batchnorm": "BatchNormalization",
+               "rescaling": "Rescaling"}
 
 
 def core_results(case):
@@ -201,10 +202,13 @@ def core_results(case):
         run = layers.GlobalAveragePooling2D()
     elif kind == "dropout_inference":
         run = layers.Dropout(case["rate"])
+    elif kind == "rescaling":
+        run = layers.Rescaling(case["scale"], offset=case["offset"])
     elif kind == "batchnorm":
-        layer = layers.BatchNormalization(momentum=case["momentum"], epsilon=case["epsilon"])
+        flags = {"center": case.get("center", True), "scale": case.get("scale", True)}
+        layer = layers.BatchNormalization(momentum=case["momentum"], epsilon=case["epsilon"], **flags)
         layer.ensure_built((None, *a["x"].shape[1:]))
-        layer.set_weights([a["gamma"], a["beta"], a["moving_mean"], a["moving_variance"]])
+        layer.set_weights([a[k] for k in ("gamma", "beta", "moving_mean", "moving_variance") if k in a])
         run, weighted, training = layer, [layer], case["training"]
     else:  # pragma: no cover
         raise AssertionError(kind)
@@ -212,7 +216,7 @@ def core_results(case):
     (y * Tensor(a["r"])).sum().backward()
     results = [("output", y.data, a["y"], TOL_FORWARD), ("d input", x.grad, a["dx"], TOL_GRAD)]
     trainable = [w for layer in weighted for w in layer.trainable_weights]
-    names = {"batchnorm": ["d gamma", "d beta"]}.get(kind, ["d kernel", "d bias"])
+    names = {"batchnorm": [f"d {k}" for k in ("gamma", "beta") if k in a]}.get(kind, ["d kernel", "d bias"])
     for j, w in enumerate(trainable):
         results.append((names[j], w.grad, a[f"dw{j}"], TOL_GRAD))
     assert len(trainable) == sum(1 for key in a if key.startswith("dw"))
@@ -240,7 +244,10 @@ LOSS_CLASSES = {"categorical_crossentropy": losses.CategoricalCrossentropy,
 def loss_results(case):
     name = case["name"]
     cls = LOSS_CLASSES[case["loss"]]
-    loss = cls() if case["from_logits"] is None else cls(from_logits=case["from_logits"])
+    options = {} if case["from_logits"] is None else {"from_logits": case["from_logits"]}
+    if "label_smoothing" in case:
+        options["label_smoothing"] = case["label_smoothing"]
+    loss = cls(**options)
     y_pred = leaf(LOSS[f"{name}/y_pred"])
     value = loss(LOSS[f"{name}/y_true"], y_pred)
     value.backward()
@@ -289,6 +296,10 @@ def optimizer_results(case):
         expected = OPT[f"{name}/trajectory{j}"]
         got = np.stack(track[j])
         results += [(f"param {j} after step {s}", got[k], expected[k], TOL_OPTIMIZER) for k, s in enumerate(steps)]
+    if case["kwargs"].get("use_ema"):
+        opt.finalize_variable_values(params)
+        results += [(f"param {j} finalized (EMA)", params[j].data, OPT[f"{name}/finalized{j}"], TOL_OPTIMIZER)
+                    for j in (0, 1)]
     return results
 
 

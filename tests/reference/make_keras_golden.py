@@ -223,7 +223,7 @@ def make_core():
     record("dense_3d", layer, x, layer.trainable_weights, extra={"w0": ws[0], "w1": ws[1]},
            kind="dense", use_bias=True, out_shape=(2, 3, 5))
 
-    for act in ("relu", "softmax", "sigmoid", "tanh"):
+    for act in ("relu", "softmax", "sigmoid", "tanh", "gelu"):
         x = f32(rng.standard_normal((4, 6)) * 3)
         x[0, :3] = 0.0                          # relu's kink: gradient 0 at exactly 0
         x[1, 0], x[1, 1] = 30.0, -30.0          # saturation
@@ -234,6 +234,9 @@ def make_core():
     x[0, :2] = 0.0
     record("relu_layer", keras.layers.ReLU(max_value=6.0, negative_slope=0.1), x, [], kind="relu_layer",
            max_value=6.0, negative_slope=0.1)
+
+    record("rescaling", keras.layers.Rescaling(1 / 9, offset=0.25), f32(rng.standard_normal((3, 4, 2))), [],
+           kind="rescaling", scale=1 / 9, offset=0.25)
 
     flatten_x = f32(rng.standard_normal((2, 3, 4, 5)))
     record("flatten", keras.layers.Flatten(), flatten_x, [], kind="flatten")
@@ -255,26 +258,32 @@ def make_core():
     record("dropout_inference", lambda t: keras.layers.Dropout(0.5)(t, training=False), x, [],
            kind="dropout_inference", rate=0.5)
 
-    bn_cases = [dict(shape=[6, 4, 4, 3], momentum=0.99, epsilon=1e-3),
-                dict(shape=[16, 5], momentum=0.9, epsilon=1e-5)]
+    bn_cases = [dict(shape=[6, 4, 4, 3], momentum=0.99, epsilon=1e-3, center=True, scale=True),
+                dict(shape=[16, 5], momentum=0.9, epsilon=1e-5, center=True, scale=True),
+                # the speedrun's: no gamma, a fast-moving average, a tiny epsilon
+                dict(shape=[8, 3, 3, 4], momentum=0.6, epsilon=1e-12, center=True, scale=False),
+                dict(shape=[8, 3, 3, 4], momentum=0.9, epsilon=1e-3, center=False, scale=True)]
     for j, c in enumerate(bn_cases):
         channels = c["shape"][-1]
         x = f32(rng.standard_normal(c["shape"]) * 2 + 1)
-        start = [f32(rng.uniform(0.5, 1.5, channels)), f32(rng.standard_normal(channels) * 0.2),
-                 f32(rng.standard_normal(channels) * 0.5), f32(rng.uniform(0.5, 2.0, channels))]
+        start = {"gamma": f32(rng.uniform(0.5, 1.5, channels)), "beta": f32(rng.standard_normal(channels) * 0.2),
+                 "moving_mean": f32(rng.standard_normal(channels) * 0.5),
+                 "moving_variance": f32(rng.uniform(0.5, 2.0, channels))}
+        if not c["scale"]:
+            del start["gamma"]
+        if not c["center"]:
+            del start["beta"]
         for training in (True, False):
-            layer = keras.layers.BatchNormalization(momentum=c["momentum"], epsilon=c["epsilon"])
+            layer = keras.layers.BatchNormalization(**{k: v for k, v in c.items() if k != "shape"})
             layer.build(x.shape)
-            layer.set_weights(start)
+            layer.set_weights(list(start.values()))
             name = f"batchnorm{j}_{'train' if training else 'infer'}"
             record(name, lambda t, layer=layer, training=training: layer(t, training=training),
-                   x, layer.trainable_weights,
-                   extra={"gamma": start[0], "beta": start[1], "moving_mean": start[2],
-                          "moving_variance": start[3]},
+                   x, layer.trainable_weights, extra=start,
                    kind="batchnorm", training=training, out_shape=tuple(c["shape"]), **c)
             after = layer.get_weights()
-            arrays[f"{name}/moving_mean_after"] = after[2]
-            arrays[f"{name}/moving_variance_after"] = after[3]
+            arrays[f"{name}/moving_mean_after"] = after[-2]
+            arrays[f"{name}/moving_variance_after"] = after[-1]
     save("core.npz", arrays, {"what": "Dense, Activation, Flatten, GlobalAveragePooling2D, Dropout "
                                       "(inference), BatchNormalization: outputs y, gradients of sum(y * r) "
                                       "w.r.t. x (dx) and the trainable weights in Keras order (dw0, dw1...); "
@@ -326,6 +335,8 @@ def make_losses():
         ("cce_probs_saturated", "categorical_crossentropy", False, onehot, saturated),
         ("cce_logits", "categorical_crossentropy", True, onehot, logits),
         ("cce_logits_extreme", "categorical_crossentropy", True, onehot, extreme_logits),
+        ("cce_probs_label_smoothing", "categorical_crossentropy", False, onehot, probs, 0.2),
+        ("cce_logits_label_smoothing", "categorical_crossentropy", True, onehot, logits, 0.2),
         ("scce_probs", "sparse_categorical_crossentropy", False, labels, probs),
         ("scce_probs_unnormalised", "sparse_categorical_crossentropy", False, labels, unnormalised),
         ("scce_probs_saturated", "sparse_categorical_crossentropy", False, labels, saturated),
@@ -341,15 +352,19 @@ def make_losses():
                "sparse_categorical_crossentropy": L.SparseCategoricalCrossentropy,
                "binary_crossentropy": L.BinaryCrossentropy, "mean_squared_error": L.MeanSquaredError,
                "mean_absolute_error": L.MeanAbsoluteError}
-    for name, loss_name, from_logits, y_true, y_pred in specs:
-        loss = classes[loss_name]() if from_logits is None else classes[loss_name](from_logits=from_logits)
+    for name, loss_name, from_logits, y_true, y_pred, *smoothing in specs:
+        options = {} if from_logits is None else {"from_logits": from_logits}
+        if smoothing:
+            options["label_smoothing"] = smoothing[0]
+        loss = classes[loss_name](**options)
         pred = tf.Variable(y_pred)
         with tf.GradientTape() as tape:
             value = loss(tf.constant(y_true), pred)
         grad = tape.gradient(value, pred)
         arrays.update({f"{name}/y_true": y_true, f"{name}/y_pred": y_pred,
                        f"{name}/loss": np.array(value.numpy()), f"{name}/grad": grad.numpy()})
-        cases.append(dict(name=name, loss=loss_name, from_logits=from_logits))
+        cases.append(dict(name=name, loss=loss_name, from_logits=from_logits, **(
+            {"label_smoothing": smoothing[0]} if smoothing else {})))
 
     # inside a model, Keras recovers the logits of a final softmax (no 1e-7 clip): a
     # saturated softmax output gives the exact -log p, not -log(1e-7) = 16.1
@@ -390,6 +405,16 @@ OPTIMIZER_CASES = [
     ("sgd_momentum_clipnorm", "SGD", {"learning_rate": 0.01, "momentum": 0.9, "clipnorm": 1.0}, "keras3"),
     ("adam_clipvalue", "Adam", {"learning_rate": 0.01, "clipvalue": 0.5}, "keras3"),
     ("rmsprop_global_clipnorm", "RMSprop", {"learning_rate": 0.001, "global_clipnorm": 2.0}, "keras3"),
+    # Keras 3's decoupled weight decay, moving average (EMA) with periodic overwrite, and a
+    # per-step schedule (a dict: tinycnn's PiecewiseLinear; KerasPiecewiseLinear below on Keras's side)
+    ("sgd_nesterov_weight_decay", "SGD", {"learning_rate": 0.05, "momentum": 0.85, "nesterov": True,
+                                          "weight_decay": 0.05}, "keras3"),
+    ("adam_weight_decay", "Adam", {"learning_rate": 0.01, "weight_decay": 0.1}, "keras3"),
+    ("sgd_momentum_ema_overwrite", "SGD", {"learning_rate": 0.02, "momentum": 0.9, "use_ema": True,
+                                           "ema_momentum": 0.8, "ema_overwrite_frequency": 7}, "keras3"),
+    ("sgd_nesterov_schedule", "SGD", {"learning_rate": {"class_name": "PiecewiseLinear", "config": {
+        "boundaries": [0.0, 20.0, 90.0], "values": [0.004, 0.02, 0.0014]}}, "momentum": 0.85, "nesterov": True,
+        "weight_decay": 0.02}, "keras3"),
     # legacy decay: Keras 3 ignores `decay`, so Keras 2 (tf_keras.optimizers.legacy) is the reference
     ("sgd_momentum_decay", "SGD", {"learning_rate": 0.01, "momentum": 0.9, "decay": 0.01 / 25},
      "tf_keras_legacy"),
@@ -399,6 +424,22 @@ OPTIMIZER_CASES = [
     ("rmsprop_decay_strong", "RMSprop", {"learning_rate": 0.001, "decay": 0.05}, "tf_keras_legacy"),
 ]
 RECORD_STEPS = [1] + list(range(10, 101, 10))
+
+
+def keras_piecewise_linear(boundaries, values):
+    """tinycnn's PiecewiseLinear schedule written with Keras ops, as a sum of clipped ramps
+    (not an interpolation call): values[0] + sum_i clip((t - b_i) / (b_i+1 - b_i), 0, 1) dv_i."""
+    class KerasPiecewiseLinear(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            t = keras.ops.cast(step, "float32")
+            rate = values[0]
+            for b0, b1, v0, v1 in zip(boundaries, boundaries[1:], values, values[1:]):
+                rate = rate + keras.ops.clip((t - b0) / (b1 - b0), 0.0, 1.0) * (v1 - v0)
+            return rate
+
+        def get_config(self):
+            return {"boundaries": boundaries, "values": values}
+    return KerasPiecewiseLinear()
 
 
 def make_optimizers():
@@ -414,7 +455,10 @@ def make_optimizers():
     cases = []
     for name, cls, kwargs, source in OPTIMIZER_CASES:
         if source == "keras3":
-            opt = getattr(keras.optimizers, cls)(**kwargs)
+            rate = kwargs["learning_rate"]
+            if isinstance(rate, dict):
+                rate = keras_piecewise_linear(**rate["config"])
+            opt = getattr(keras.optimizers, cls)(**{**kwargs, "learning_rate": rate})
             variables = [keras.Variable(s.copy()) for s in start]
         else:
             opt = getattr(tf_keras.optimizers.legacy, cls)(**kwargs)
@@ -427,6 +471,10 @@ def make_optimizers():
                     track[j].append(np.array(v.numpy()))
         arrays[f"{name}/trajectory0"] = np.stack(track[0])
         arrays[f"{name}/trajectory1"] = np.stack(track[1])
+        if kwargs.get("use_ema"):  # what fit leaves: the averages (Keras calls this at the end of fit)
+            opt.finalize_variable_values(variables)
+            for j, v in enumerate(variables):
+                arrays[f"{name}/finalized{j}"] = np.array(v.numpy())
         note = None
         if source == "tf_keras_legacy":
             note = (f"tf_keras.optimizers.legacy.{cls} ({type(opt).__module__}): lr_t = lr / (1 + decay * "
@@ -438,7 +486,8 @@ def make_optimizers():
         cases.append(dict(name=name, optimizer=cls, kwargs=kwargs, source=source, note=note))
     save("optimizers.npz", arrays, {"what": "parameter values after the steps in record_steps, two "
                                             "parameters updated with apply_gradients from the same start "
-                                            "by the same 100 gradients", "record_steps": RECORD_STEPS,
+                                            "by the same 100 gradients (finalized: after "
+                                            "finalize_variable_values, with use_ema)", "record_steps": RECORD_STEPS,
                                     "cases": cases})
 
 

@@ -29,7 +29,7 @@ FAMILIES = {
     "convolution": ("conv2d_forward", "conv2d_relu_forward", "conv2d_max_pool_values", "conv2d_backward"),
     "pooling": ("max_pool2d_forward", "max_pool2d_values", "max_pool2d_backward", "avg_pool2d_forward",
                 "avg_pool2d_backward"),
-    "pointwise": ("relu_forward", "relu_backward", "dropout_mask"),
+    "pointwise": ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "dropout_mask"),
     "losses": ("softmax_cross_entropy",),
     "updates": ("sgd_update", "rmsprop_update", "adam_update", "adamax_update", "adagrad_update",
                 "adadelta_update"),
@@ -113,6 +113,14 @@ class KernelContract:
 
     def relu_backward(self, y, dy):
         """dx = dy where y > 0, else 0 (0 at exactly 0, as Keras); y is the relu's output."""
+        raise NotImplementedError
+
+    def gelu_forward(self, x):
+        """y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (:func:`rules.gelu`)."""
+        raise NotImplementedError
+
+    def gelu_backward(self, x, dy):
+        """dx = dy (Phi(x) + x phi(x)) (:func:`rules.gelu_grad`); x is the gelu's input."""
         raise NotImplementedError
 
     def dropout_mask(self, shape, rate, rng, dtype):

@@ -37,6 +37,18 @@ def relu_grad(y, dy):
     return dy if y > 0 else 0
 
 
+def gelu(x):
+    """x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the exact GELU (Keras's
+    ``approximate=False``, PyTorch's default)."""
+    return 0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))
+
+
+def gelu_grad(x, dy):
+    """dy (Phi(x) + x phi(x)), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density."""
+    return dy * (0.5 * (1.0 + math.erf(x * 0.7071067811865476))
+                 + x * 0.3989422804014327 * math.exp(-0.5 * x * x))
+
+
 def uniform_of(bits):
     """The float32 uniform in [0, 1) that NumPy's ``Generator.random(dtype=float32)`` makes
     of 32 random bits: their top 24 bits over 2**24 (exact in float32 and float64)."""

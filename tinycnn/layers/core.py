@@ -122,6 +122,25 @@ class ReLU(Layer):
         return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope}
 
 
+class Rescaling(Layer):
+    """y = x * scale + offset (fixed numbers, no weights), as Keras's ``Rescaling``: pixels
+    to [0, 1] with ``scale=1/255``, or a fixed output scale on logits."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        for what, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise ValueError(f"Rescaling: {what} must be a finite number, got {value!r}")
+        self.scale, self.offset = float(scale), float(offset)
+
+    def call(self, x, training=False):
+        y = x * self.scale
+        return y + self.offset if self.offset else y
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
 class Dropout(Layer):
     """Inverted dropout at training time; identity at inference."""
 

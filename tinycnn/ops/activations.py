@@ -19,6 +19,19 @@ class ReLU(Function):
         return (self.kernels.relu_backward(self.z, g),)
 
 
+class GELU(Function):
+    """z = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2;  dz/dx = Phi(x) + x phi(x), with Phi and
+    phi the standard normal's distribution and density (the exact form: Keras's
+    ``gelu(approximate=False)``, PyTorch's ``nn.GELU()``)."""
+
+    def forward(self, x):
+        self.kernels, self.x = get_backend(), x
+        return self.kernels.gelu_forward(x)
+
+    def backward(self, g):
+        return (self.kernels.gelu_backward(self.x, g),)
+
+
 class Sigmoid(Function):
     """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)."""
 

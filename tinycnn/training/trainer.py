@@ -251,6 +251,8 @@ class Trainer:
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_weights)  # EMA weights, as Keras
         cbs.on_train_end({})
         self.history = history
         return history

@@ -1,4 +1,4 @@
-"""The CUDA tier's pointwise kernels: relu and dropout's threshold, one thread per element."""
+"""The CUDA tier's pointwise kernels: relu, gelu and dropout's threshold, one thread per element."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,9 @@ import numpy as np
 from .. import rules
 from .device import cuda
 
-_relu, _relu_grad, _dropout_keep, _uniform_of = (
-    cuda.jit(device=True)(rule) for rule in (rules.relu, rules.relu_grad, rules.dropout_keep, rules.uniform_of))
+_relu, _relu_grad, _gelu, _gelu_grad, _dropout_keep, _uniform_of = (
+    cuda.jit(device=True)(rule) for rule in (rules.relu, rules.relu_grad, rules.gelu, rules.gelu_grad,
+                                             rules.dropout_keep, rules.uniform_of))
 
 
 @cuda.jit
@@ -25,6 +26,20 @@ def _relu_backward(y, dy, dx):
 
 
 @cuda.jit
+def _gelu_forward(x, y):
+    k = cuda.grid(1)
+    if k < x.size:
+        y[k] = _gelu(x[k])
+
+
+@cuda.jit
+def _gelu_backward(x, dy, dx):
+    k = cuda.grid(1)
+    if k < x.size:
+        dx[k] = _gelu_grad(x[k], dy[k])
+
+
+@cuda.jit
 def _dropout_threshold(bits, rate, scale, mask):
     k = cuda.grid(1)
     if k < bits.size:
@@ -32,20 +47,28 @@ def _dropout_threshold(bits, rate, scale, mask):
 
 
 class Pointwise:
-    """relu forward and backward, dropout's mask."""
+    """relu and gelu forward and backward, dropout's mask."""
 
     # ----- activations, dropout, loss ---------------------------------------------------
+    def _map(self, kernel, *arrays):
+        """``kernel(*arrays, out)`` with one thread per element, into a new array shaped as
+        the last one."""
+        arrays = [self.xp.ascontiguousarray(a) for a in arrays]
+        out = self.xp.empty_like(arrays[-1])
+        self._launch(kernel, out.size, *(a.reshape(-1) for a in arrays), out.reshape(-1))
+        return out
+
     def relu_forward(self, x):
-        x = self.xp.ascontiguousarray(x)
-        y = self.xp.empty_like(x)
-        self._launch(_relu_forward, x.size, x.reshape(-1), y.reshape(-1))
-        return y
+        return self._map(_relu_forward, x)
 
     def relu_backward(self, y, dy):
-        y, dy = self.xp.ascontiguousarray(y), self.xp.ascontiguousarray(dy)
-        dx = self.xp.empty_like(dy)
-        self._launch(_relu_backward, y.size, y.reshape(-1), dy.reshape(-1), dx.reshape(-1))
-        return dx
+        return self._map(_relu_backward, y, dy)
+
+    def gelu_forward(self, x):
+        return self._map(_gelu_forward, x)
+
+    def gelu_backward(self, x, dy):
+        return self._map(_gelu_backward, x, dy)
 
     def dropout_mask(self, shape, rate, rng, dtype):
         """The NumPy tier's draws (:func:`rules.random_bits` of ``rng`` on the host, copied

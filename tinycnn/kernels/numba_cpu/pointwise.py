@@ -1,4 +1,4 @@
-"""The Numba tier's pointwise kernels: relu and dropout's threshold, one pass each."""
+"""The Numba tier's pointwise kernels: relu, gelu and dropout's threshold, one pass each."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +9,7 @@ from .loops import compiled_nogil, rule
 
 _relu, _relu_grad, _dropout_keep = rule(rules.relu), rule(rules.relu_grad), rule(rules.dropout_keep)
 _uniform_of = rule(rules.uniform_of)
+_gelu, _gelu_grad = rule(rules.gelu), rule(rules.gelu_grad)
 
 
 @compiled_nogil
@@ -24,27 +25,48 @@ def _relu_backward(y, dy, dx, first, end):
 
 
 @compiled_nogil
+def _gelu_forward(x, y, first, end):
+    for k in range(np.uintp(first), np.uintp(end)):
+        y[k] = _gelu(x[k])
+
+
+@compiled_nogil
+def _gelu_backward(x, dy, dx, first, end):
+    for k in range(np.uintp(first), np.uintp(end)):
+        dx[k] = _gelu_grad(x[k], dy[k])
+
+
+@compiled_nogil
 def _dropout_threshold(bits, rate, scale, mask, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
         mask[k] = _dropout_keep(_uniform_of(bits[k]), rate, scale)
 
 
+def _map(kernel, *arrays):
+    """``kernel(*arrays, out, first, end)`` over every element, into a new array shaped as
+    the last one (split over the threads for large arrays)."""
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    out = np.empty_like(arrays[-1])
+    loops.run(kernel, out.size, *(a.reshape(-1) for a in arrays), out.reshape(-1),
+              split=out.size >= loops.SPLIT_ELEMENTS)
+    return out
+
+
 class Pointwise:
-    """relu forward and backward, dropout's mask."""
+    """relu and gelu forward and backward, dropout's mask."""
 
     # ----- activations, dropout, loss ---------------------------------------------------
     def relu_forward(self, x):
-        x = np.ascontiguousarray(x)
-        y = np.empty_like(x)
-        loops.run(_relu_forward, x.size, x.reshape(-1), y.reshape(-1), split=x.size >= loops.SPLIT_ELEMENTS)
-        return y
+        return _map(_relu_forward, x)
 
     def relu_backward(self, y, dy):
-        y, dy = np.ascontiguousarray(y), np.ascontiguousarray(dy)
-        dx = np.empty_like(dy)
-        loops.run(_relu_backward, y.size, y.reshape(-1), dy.reshape(-1), dx.reshape(-1),
-               split=y.size >= loops.SPLIT_ELEMENTS)
-        return dx
+        return _map(_relu_backward, y, dy)
+
+    def gelu_forward(self, x):
+        return _map(_gelu_forward, x)
+
+    def gelu_backward(self, x, dy):
+        return _map(_gelu_backward, x, dy)
 
     def dropout_mask(self, shape, rate, rng, dtype):
         """Same draws as the NumPy tier (:func:`rules.random_bits` from ``rng``, kept when
