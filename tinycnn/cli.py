@@ -1,4 +1,4 @@
-"""The ``tinycnn`` command: train, evaluate, predict, summary, profile, export, datasets.
+"""The ``tinycnn`` command: train, evaluate, predict, summary, profile, export, speedrun, datasets.
 
 ``tinycnn train`` with no arguments trains the MNIST CNN of the classic notebook on the
 MNIST sample that ships inside tinycnn, so it works offline. Errors are one line on
@@ -250,6 +250,42 @@ def cmd_export(args) -> None:
     print(f"wrote {args.out} (ONNX; NHWC float32 input of shape (N, {', '.join(map(str, model.input_shape[1:]))}))")
 
 
+def widths(text: str) -> tuple:
+    """An argparse type: three block widths, ``64,128,128``."""
+    values = tuple(positive_int(part) for part in text.split(","))
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"needs three widths (one per block), e.g. 64,128,128; got {text}")
+    return values
+
+
+QUICK = {"epochs": 1, "batch_size": 64, "widths": (16, 32, 32)}  # --quick: a smoke run of the whole pipeline
+QUICK_IMAGES = (512, 256)  # training and test images in --quick
+
+
+def cmd_speedrun(args) -> None:
+    from . import speedrun
+    from .kernels.threads import set_num_threads
+    if args.data_dir:
+        os.environ["TINYCNN_DATA_DIR"] = args.data_dir
+    if args.threads:
+        set_num_threads(args.threads)
+    (x, y), (xt, yt), _ = load_dataset(args.data)
+    if x.shape[1:] != (32, 32, 3):
+        raise UsageError(f"speedrun: needs 32x32 colour images (CIFAR-10), but {args.data} holds {x.shape[1:]}")
+    options = {"seed": args.seed, "tricks_off": args.without}
+    if args.quick:
+        options.update(QUICK)
+        x, y, xt, yt = x[:QUICK_IMAGES[0]], y[:QUICK_IMAGES[0]], xt[:QUICK_IMAGES[1]], yt[:QUICK_IMAGES[1]]
+    for key in ("epochs", "batch_size", "widths"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    summary = speedrun.run(speedrun.Recipe(**options), ((x, y), (xt, yt)), verbose=args.verbose,
+                           evaluate_every_epoch=args.curve, plot=args.plot)
+    if args.out:
+        Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
+    print(json.dumps({key: summary[key] for key in ("test_accuracy", "seconds", "epochs", "threads")}))
+
+
 def cmd_datasets(args) -> None:
     from .datasets import _files, mnist_sample
     print(f"cache: {_files.cache_root()}")
@@ -311,6 +347,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", help="zoo name, FILE.py or saved model file")
     export.add_argument("out", help="the .onnx file to write")
     export.set_defaults(run=cmd_export)
+
+    speed = commands.add_parser("speedrun", help="train CIFAR-10 to about 90 %% fast (airbench's recipe)")
+    speed.add_argument("--epochs", type=positive_int, default=None, help="default 10")
+    speed.add_argument("--widths", type=widths, default=None, help="channels of the three blocks, default 64,128,128")
+    speed.add_argument("--batch-size", type=positive_int, default=None, help="default 512")
+    speed.add_argument("--seed", type=int, default=0)
+    speed.add_argument("--data", default="cifar10", help="cifar10 (the stand-in or the real one) or FILE.npz")
+    speed.add_argument("--data-dir", default=None, help="where cifar10's files are (sets TINYCNN_DATA_DIR)")
+    speed.add_argument("--without", type=lambda t: [w for w in t.split(",") if w], default=[],
+                       help="tricks to leave out, comma-separated (the ablation)")
+    speed.add_argument("--quick", action="store_true",
+                       help=f"{QUICK_IMAGES[0]} training images, one epoch, narrow blocks: a smoke test")
+    speed.add_argument("--curve", action="store_true", help="test accuracy after every epoch (not timed)")
+    speed.add_argument("--plot", default=None, help="PNG file for the accuracy and loss curves (with --curve)")
+    speed.add_argument("--out", default=None, help="JSON file for the whole summary (recipe, curve)")
+    speed.add_argument("--threads", type=positive_int, default=None)
+    speed.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    speed.set_defaults(run=cmd_speedrun)
 
     datasets = commands.add_parser("datasets", help="where datasets are cached and found")
     datasets.set_defaults(run=cmd_datasets)
