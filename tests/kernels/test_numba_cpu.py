@@ -495,3 +495,30 @@ def test_models_compute_with_tinycnns_blas_threads_and_restore_the_callers():
                   callbacks=[LambdaCallback(on_batch_end=lambda b, logs: seen.append(blas_threads()))])
         assert seen and all(t == [tinycnn.get_blas_threads()] * len(t) for t in seen)
         assert blas_threads() == before
+
+
+@pytest.mark.parametrize("offset", [0.0, 1000.0])
+def test_batch_norm_split_over_threads_matches_float64(offset):
+    """A batch large enough to be split by rows over the threads, with channel means of 0 and
+    of 1000 (the shifted float64 sums keep the variance's digits), on the Numba and NumPy
+    tiers against the formulas in float64: outputs within 3e-6 at mean 0 and 3e-5 at mean
+    1000 (measured 1.3e-6 and 1.8e-5: at 1000 float32 x itself is rounded by 3e-5, i.e. 1e-5
+    of a standard deviation of 3, times gamma up to 2), gradients within 1e-4 of their scale."""
+    from tinycnn.kernels.numpy_tier import NumpyBackend
+    r = np.random.default_rng(0)
+    x = (r.standard_normal((64, 16, 16, 64)) * 3 + offset).astype(np.float32)
+    gamma, beta = r.uniform(0.5, 2, 64).astype(np.float32), r.standard_normal(64).astype(np.float32)
+    dy = r.standard_normal(x.shape).astype(np.float32)
+    x64, dy64 = x.astype(np.float64), dy.astype(np.float64)
+    mean, var = x64.mean((0, 1, 2)), x64.var((0, 1, 2))
+    xhat = (x64 - mean) / np.sqrt(var + 1e-3)
+    m = x.size // 64
+    dxhat = dy64 * gamma
+    want = [(m * dxhat - dxhat.sum((0, 1, 2)) - xhat * (dxhat * xhat).sum((0, 1, 2))) / (m * np.sqrt(var + 1e-3)),
+            (dy64 * xhat).sum((0, 1, 2)), dy64.sum((0, 1, 2))]
+    for kernels in (NUMBA, NumpyBackend()):
+        y, ctx = kernels.batch_norm_forward(x, gamma, beta, 1e-3)
+        np.testing.assert_allclose(y, xhat * gamma + beta, atol=3e-6 if offset == 0 else 3e-5)
+        np.testing.assert_allclose(ctx["var"], var, rtol=1e-5)
+        for got, expected in zip(kernels.batch_norm_backward(ctx, dy), want):
+            np.testing.assert_allclose(got, expected, atol=1e-4 * np.abs(expected).max())

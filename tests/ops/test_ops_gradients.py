@@ -22,7 +22,7 @@ eps of the input. Inputs are therefore drawn so that no kink lies within a step:
   inactive (and ``categorical_crossentropy`` normalises rows to values <= 0.95).
 
 Random ops are made deterministic by passing a freshly seeded generator on every call.
-Every op that calls a kernel (conv2d, the poolings, relu, gelu, dropout, the fused softmax
+Every op that calls a kernel (conv2d, the poolings, relu, gelu, dropout, batch_norm, the fused softmax
 cross-entropy behind the categorical losses) is checked on every kernel tier that loads
 (``tinycnn.available_backends()``, via the ``tier`` fixture in ``conftest.py``); shapes are
 kept small because gradcheck runs two forward passes per input element.
@@ -362,7 +362,7 @@ def test_dropout(tier, data, shape, rate, k):
 
 # ----- normalisation --------------------------------------------------------------------------
 @given(st.data(), shapes(min_dims=2, max_dims=4, max_side=3).filter(lambda s: np.prod(s[:-1]) >= 2))
-def test_batch_norm_training(data, shape):
+def test_batch_norm_training(tier, data, shape):
     """x, gamma, beta uniform; at least 2 values per channel (so the batch variance is not
     0). Fresh moving statistics on every call: training mode updates them in place, but
     does not read them."""

@@ -30,6 +30,7 @@ FAMILIES = {
     "pooling": ("max_pool2d_forward", "max_pool2d_values", "max_pool2d_backward", "avg_pool2d_forward",
                 "avg_pool2d_backward"),
     "pointwise": ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "dropout_mask"),
+    "normalization": ("batch_norm_forward", "batch_norm_backward"),
     "losses": ("softmax_cross_entropy",),
     "updates": ("sgd_update", "rmsprop_update", "adam_update", "adamax_update", "adagrad_update",
                 "adadelta_update"),
@@ -116,11 +117,12 @@ class KernelContract:
         raise NotImplementedError
 
     def gelu_forward(self, x):
-        """y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (:func:`rules.gelu`)."""
+        """y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, Phi by :func:`rules.normal_cdf`."""
         raise NotImplementedError
 
     def gelu_backward(self, x, dy):
-        """dx = dy (Phi(x) + x phi(x)) (:func:`rules.gelu_grad`); x is the gelu's input."""
+        """dx = dy (Phi(x) + x phi(x)) (:func:`rules.normal_cdf`, :func:`rules.normal_pdf`);
+        x is the gelu's input."""
         raise NotImplementedError
 
     def dropout_mask(self, shape, rate, rng, dtype):
@@ -128,6 +130,19 @@ class KernelContract:
         Generator ``rng`` is >= rate, else 0 (E[mask] = 1). Every tier draws the same
         uniforms in the same order (``rules.uniform_of(rules.random_bits(shape, rng))``), so
         a seed gives one mask on every tier."""
+        raise NotImplementedError
+
+    # ----- normalisation ------------------------------------------------------------------
+    def batch_norm_forward(self, x, gamma, beta, eps):
+        """Training-mode batch norm per channel (last axis), over the m values of every other
+        axis: mu = mean(x), var = mean((x - mu)^2) (biased, as Keras), xhat = (x - mu) /
+        sqrt(var + eps), y = gamma xhat + beta. ``ctx`` holds ``mean`` and ``var`` (the
+        batch statistics, for the moving averages) and what backward needs."""
+        raise NotImplementedError
+
+    def batch_norm_backward(self, ctx, dy):
+        """``(dx, dgamma, dbeta)``: dbeta = sum(dy), dgamma = sum(dy xhat), and with
+        dxhat = gamma dy, dx = (m dxhat - sum(dxhat) - xhat sum(dxhat xhat)) / (m sqrt(var + eps))."""
         raise NotImplementedError
 
     # ----- losses -------------------------------------------------------------------------

@@ -37,16 +37,29 @@ def relu_grad(y, dy):
     return dy if y > 0 else 0
 
 
-def gelu(x):
-    """x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the exact GELU (Keras's
-    ``approximate=False``, PyTorch's default)."""
-    return 0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))
+# erfc(z) for z >= 0 as t exp(-z^2 + P(t)), t = 1 / (1 + z/2), P of degree 9 (a Chebyshev
+# fit, Numerical Recipes' erfcc): relative error below 1.2e-7 for every z, the tail included.
+# P's coefficients from the highest power down (Horner's order), then its constant term.
+ERFC_HORNER = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
+               0.37409196, 1.00002368, -1.26551223)
 
 
-def gelu_grad(x, dy):
-    """dy (Phi(x) + x phi(x)), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density."""
-    return dy * (0.5 * (1.0 + math.erf(x * 0.7071067811865476))
-                 + x * 0.3989422804014327 * math.exp(-0.5 * x * x))
+def normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2, from the erfc fit above:
+    relative error below 1.2e-7 on the lower tail, absolute below 1e-7 everywhere. One exp
+    and a polynomial, about 3x faster than math.erf in a compiled loop (GELU's cost)."""
+    z = abs(x) * 0.7071067811865476
+    t = 1.0 / (1.0 + 0.5 * z)
+    p = ERFC_HORNER[0]
+    for c in ERFC_HORNER[1:]:
+        p = c + t * p
+    half_erfc = 0.5 * t * math.exp(p - z * z)
+    return 1.0 - half_erfc if x >= 0 else half_erfc
+
+
+def normal_pdf(x):
+    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    return 0.3989422804014327 * math.exp(-0.5 * x * x)
 
 
 def uniform_of(bits):

@@ -1,9 +1,8 @@
 """Batch normalisation over every axis but the last (the channels)."""
 from __future__ import annotations
 
-import numpy as np
-
 from .function import Function
+from ..kernels import get_backend
 
 
 class BatchNormTrain(Function):
@@ -17,28 +16,20 @@ class BatchNormTrain(Function):
         dbeta = sum(g),  dgamma = sum(g * xhat),
         dx = (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (m * sqrt(var + eps)).
 
+    The arithmetic is the tier's (``batch_norm_forward`` / ``batch_norm_backward``).
     ``moving = (moving_mean, moving_var, momentum)``: the batch statistics are folded into
     the moving averages in place, ``moving = momentum * moving + (1 - momentum) * batch``.
     """
 
     def forward(self, x, gamma, beta, eps, moving):
-        axes = tuple(range(x.ndim - 1))
-        self.batch_mean = x.mean(axis=axes)
-        self.batch_var = x.var(axis=axes)
+        self.kernels = get_backend()
+        y, self.ctx = self.kernels.batch_norm_forward(x, gamma, beta, eps)
         moving_mean, moving_var, momentum = moving
         moving_mean *= momentum
-        moving_mean += (1 - momentum) * self.batch_mean
+        moving_mean += (1 - momentum) * self.ctx["mean"]
         moving_var *= momentum
-        moving_var += (1 - momentum) * self.batch_var
-        self.inv_std = 1 / np.sqrt(self.batch_var + x.dtype.type(eps))
-        self.xhat = (x - self.batch_mean) * self.inv_std
-        self.gamma, self.axes, self.m = gamma, axes, x.size // x.shape[-1]
-        return self.xhat * gamma + beta
+        moving_var += (1 - momentum) * self.ctx["var"]
+        return y
 
     def backward(self, g):
-        xhat, axes = self.xhat, self.axes
-        dxhat = g * self.gamma
-        sum_dxhat = dxhat.sum(axis=axes)
-        sum_dxhat_xhat = (dxhat * xhat).sum(axis=axes)
-        dx = (self.m * dxhat - sum_dxhat - xhat * sum_dxhat_xhat) * (self.inv_std / self.m)
-        return dx, (g * xhat).sum(axis=axes), g.sum(axis=axes)
+        return self.kernels.batch_norm_backward(self.ctx, g)

@@ -6,8 +6,8 @@ import numpy as np
 from .. import rules
 from .device import cuda
 
-_relu, _relu_grad, _gelu, _gelu_grad, _dropout_keep, _uniform_of = (
-    cuda.jit(device=True)(rule) for rule in (rules.relu, rules.relu_grad, rules.gelu, rules.gelu_grad,
+_relu, _relu_grad, _cdf, _pdf, _dropout_keep, _uniform_of = (
+    cuda.jit(device=True)(rule) for rule in (rules.relu, rules.relu_grad, rules.normal_cdf, rules.normal_pdf,
                                              rules.dropout_keep, rules.uniform_of))
 
 
@@ -29,14 +29,14 @@ def _relu_backward(y, dy, dx):
 def _gelu_forward(x, y):
     k = cuda.grid(1)
     if k < x.size:
-        y[k] = _gelu(x[k])
+        y[k] = x[k] * _cdf(x[k])
 
 
 @cuda.jit
 def _gelu_backward(x, dy, dx):
     k = cuda.grid(1)
     if k < x.size:
-        dx[k] = _gelu_grad(x[k], dy[k])
+        dx[k] = dy[k] * (_cdf(x[k]) + x[k] * _pdf(x[k]))
 
 
 @cuda.jit

@@ -10,12 +10,13 @@ from .. import gemm
 from ..numpy_tier import NumpyBackend
 from .conv import Convolution
 from .losses import Losses
+from .normalization import Normalization
 from .pointwise import Pointwise
 from .pool import Pooling
 from .updates import Updates
 
 
-class NumbaBackend(Convolution, Pooling, Pointwise, Losses, Updates, NumpyBackend):
+class NumbaBackend(Convolution, Pooling, Pointwise, Normalization, Losses, Updates, NumpyBackend):
     """Numba-compiled kernels; everything not overridden comes from the NumPy tier."""
 
     name = "numba"

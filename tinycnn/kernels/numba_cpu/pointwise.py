@@ -9,7 +9,7 @@ from .loops import compiled_nogil, rule
 
 _relu, _relu_grad, _dropout_keep = rule(rules.relu), rule(rules.relu_grad), rule(rules.dropout_keep)
 _uniform_of = rule(rules.uniform_of)
-_gelu, _gelu_grad = rule(rules.gelu), rule(rules.gelu_grad)
+_cdf, _pdf = rule(rules.normal_cdf), rule(rules.normal_pdf)
 
 
 @compiled_nogil
@@ -27,13 +27,13 @@ def _relu_backward(y, dy, dx, first, end):
 @compiled_nogil
 def _gelu_forward(x, y, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
-        y[k] = _gelu(x[k])
+        y[k] = x[k] * _cdf(x[k])           # gelu(x) = x Phi(x)
 
 
 @compiled_nogil
 def _gelu_backward(x, dy, dx, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
-        dx[k] = _gelu_grad(x[k], dy[k])
+        dx[k] = dy[k] * (_cdf(x[k]) + x[k] * _pdf(x[k]))
 
 
 @compiled_nogil

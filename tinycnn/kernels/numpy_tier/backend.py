@@ -6,12 +6,13 @@ import numpy as np
 from ..contract import KernelContract
 from .conv import Convolution
 from .losses import Losses
+from .normalization import Normalization
 from .pointwise import Pointwise
 from .pool import Pooling
 from .updates import Updates
 
 
-class NumpyBackend(Convolution, Pooling, Pointwise, Losses, Updates, KernelContract):
+class NumpyBackend(Convolution, Pooling, Pointwise, Normalization, Losses, Updates, KernelContract):
     """Vectorised NumPy kernels, one mixin per family; the baseline every other tier
     subclasses, overriding what it speeds up."""
 
