@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed = commands.add_parser("speedrun", help="train CIFAR-10 to about 90 %% fast (airbench's recipe)")
     speed.add_argument("--epochs", type=positive_int, default=None, help="default 10")
     speed.add_argument("--widths", type=widths, default=None, help="channels of the three blocks, default 64,128,128")
-    speed.add_argument("--batch-size", type=positive_int, default=None, help="default 512")
+    speed.add_argument("--batch-size", type=positive_int, default=None, help="default 256")
     speed.add_argument("--seed", type=int, default=0)
     speed.add_argument("--data", default="cifar10", help="cifar10 (the stand-in or the real one) or FILE.npz")
     speed.add_argument("--data-dir", default=None, help="where cifar10's files are (sets TINYCNN_DATA_DIR)")

@@ -123,13 +123,17 @@ def test_every_tier_gelu_is_the_rule(tier, dtype):
     """gelu and its gradient on each tier against x Phi(x) and dy (Phi + x phi) written with
     :func:`rules.normal_cdf` in Python floats: float64 to 1e-13 relative or 1e-15 absolute
     (NumPy's exp and the compiled one may differ by an ulp, and Phi + x phi cancels near
-    x = -0.75), float32 to 2 ulp (computed in float64, rounded once)."""
+    x = -0.75), float32 to 2 ulp (computed in float64, rounded once), except the Numba tier's
+    float32 tables (kernels/numba_cpu/pointwise.py): interpolation error below 1e-8 plus
+    float32 rounding, within 1e-6 relative or 1e-7 absolute."""
     from tinycnn import get_backend
     kernels = get_backend()
     x = (np.random.default_rng(3).standard_normal(3000) * 4).astype(dtype)
     x[:4] = [0.0, -10.0, 10.0, -0.5]
     dy = np.random.default_rng(4).standard_normal(3000).astype(dtype)
     tol = dict(rtol=1e-13, atol=1e-15) if dtype == np.float64 else dict(rtol=2.5e-7, atol=1e-37)
+    if tier == "numba" and dtype == np.float32:
+        tol = dict(rtol=1e-6, atol=1e-7)
     got_y = kernels.to_host(kernels.gelu_forward(kernels.to_device(x)))
     got_dx = kernels.to_host(kernels.gelu_backward(kernels.to_device(x), kernels.to_device(dy)))
     assert got_y.dtype == dtype and got_dx.dtype == dtype
