@@ -40,6 +40,7 @@ SEED_MODELS = {  # zoo name -> batch size used by its notebook
 }
 FIT_IMAGES = int(os.environ.get("BENCH_FIT_IMAGES", 1280))  # images in each timed fit() epoch
 FIT_EPOCHS = 3  # timed epochs after a warm-up one; the median counts
+PREDICT_IMAGES = int(os.environ.get("BENCH_PREDICT_IMAGES", 10000))  # images in the timed predict() pass
 TRAIN_SECONDS = float(os.environ.get("BENCH_SECONDS", 4.0))  # each training measurement runs about this long
 PREDICT_SECONDS = TRAIN_SECONDS / 2
 
@@ -87,6 +88,19 @@ def timed_epochs(epoch) -> float:
     return FIT_IMAGES / statistics.median(seconds)
 
 
+def predict_data(input_shape, seed=2):
+    import numpy as np
+    return np.random.default_rng(seed).random((PREDICT_IMAGES, *input_shape), dtype=np.float32)
+
+
+def timed_pass(run, warm_up) -> float:
+    """Images per second of one ``run()`` over ``PREDICT_IMAGES`` after ``warm_up()``."""
+    warm_up()
+    start = time.perf_counter()
+    run()
+    return PREDICT_IMAGES / (time.perf_counter() - start)
+
+
 def worker_tinycnn(model_name, batch, tier):
     """``tier`` is a kernel tier name, optionally with ``+blas2`` to let BLAS use 2 threads
     (tinycnn's default is 1, see kernels/threads.py)."""
@@ -101,7 +115,10 @@ def worker_tinycnn(model_name, batch, tier):
     predict, _ = timed_steps(lambda b: model.predict_on_batch(b[0]), batches, PREDICT_SECONDS)
     x, y = epoch_data(model.input_shape[1:])
     fit = timed_epochs(lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0))
-    return {"train": train, "predict": predict, "fit": fit, "steps": steps}
+    images = predict_data(model.input_shape[1:])
+    predict_all = timed_pass(lambda: model.predict(images, batch_size=batch, verbose=0),
+                             lambda: model.predict(images[:4 * batch], batch_size=batch, verbose=0))
+    return {"train": train, "predict": predict, "fit": fit, "predict_all": predict_all, "steps": steps}
 
 
 def torch_model(config, input_shape, channels_last):
@@ -145,6 +162,7 @@ def torch_model(config, input_shape, channels_last):
 
 
 def worker_torch(model_name, batch, config, input_shape, device="cpu"):
+    import numpy as np
     import torch
     torch.set_num_threads(THREADS)
     per_layout = {}
@@ -183,12 +201,23 @@ def worker_torch(model_name, batch, config, input_shape, device="cpu"):
                 index = order[start:start + batch]
                 train_step((x_all[index].contiguous(memory_format=fmt), y_all[index]))
 
+        test_images = images(predict_data(input_shape))
+
+        def predict_all(count=PREDICT_IMAGES):  # what predict does: every batch, outputs to NumPy
+            model.eval()
+            with torch.no_grad():
+                np.concatenate([model(test_images[start:start + batch]).cpu().numpy()
+                                for start in range(0, count, batch)])
+            model.train()
+
         train, _ = timed_steps(train_step, batches, TRAIN_SECONDS / 2)
         predict, _ = timed_steps(predict_step, batches, PREDICT_SECONDS / 2)
-        per_layout["NHWC" if channels_last else "NCHW"] = (train, predict, timed_epochs(fit_epoch))
+        per_layout["NHWC" if channels_last else "NCHW"] = (
+            train, predict, timed_epochs(fit_epoch), timed_pass(predict_all, lambda: predict_all(4 * batch)))
     layout = max(per_layout, key=lambda name: per_layout[name][0])  # the faster layout counts
-    return {"train": per_layout[layout][0], "predict": max(p for _, p, _ in per_layout.values()),
-            "fit": max(f for _, _, f in per_layout.values()), "layout": layout}
+    best = lambda i: max(values[i] for values in per_layout.values())  # noqa: E731
+    return {"train": per_layout[layout][0], "predict": best(1), "fit": best(2), "predict_all": best(3),
+            "layout": layout}
 
 
 def worker_keras(model_name, batch, config, input_shape):
@@ -212,7 +241,10 @@ def worker_keras(model_name, batch, config, input_shape):
     predict, _ = timed_steps(lambda b: model.predict_on_batch(b[0]), batches, PREDICT_SECONDS)
     x, y = epoch_data(input_shape)
     fit = timed_epochs(lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0))
-    return {"train": train, "predict": predict, "fit": fit, "versions": f"keras {keras.__version__}, tf {tf.__version__}"}
+    images = predict_data(input_shape)
+    predict_all = timed_pass(lambda: model.predict(images, batch_size=batch, verbose=0),
+                             lambda: model.predict(images[:4 * batch], batch_size=batch, verbose=0))
+    return {"train": train, "predict": predict, "fit": fit, "predict_all": predict_all, "versions": f"keras {keras.__version__}, tf {tf.__version__}"}
 
 
 def run_worker(args) -> None:
@@ -352,10 +384,12 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
              f"Machine sgemm rate (NumPy float32 1024^3, {THREADS} threads): {sgemm:.1f} GFLOP/s.", "",
              "Images per second, median of rounds (training = one optimizer step per batch on random data; "
              f"fit = whole fit() epochs of {FIT_IMAGES} images, shuffled, median of {FIT_EPOCHS} after a warm-up; "
-             "predict = inference forward). Ratio = tinycnn numba / PyTorch. GFLOP/s = training FLOPs "
-             "(3 x forward) x images/s. RSS = peak resident memory of the worker process.", "",
-             "| model | batch | framework | train img/s | fit img/s | predict img/s | train GFLOP/s | peak RSS MB |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+             f"predict step = one inference batch; predict() = one pass over {PREDICT_IMAGES} images in batches "
+             "of the notebook's size, outputs back in NumPy). Ratio = tinycnn numba / PyTorch. GFLOP/s = "
+             "training FLOPs (3 x forward) x images/s. RSS = peak resident memory of the worker process.", "",
+             "| model | batch | framework | train img/s | fit img/s | predict step img/s | predict() img/s "
+             "| train GFLOP/s | peak RSS MB |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     ratios = []
     for model_name, batch in SEED_MODELS.items():
         flops = training_flops(zoo.build(model_name, compile=False), batch)
@@ -366,27 +400,27 @@ def write_table(path, results, frameworks, sgemm, machine, jit) -> None:
             train = statistics.median(r["train"] for r in runs)
             fit = statistics.median(r["fit"] for r in runs)
             predict = statistics.median(r["predict"] for r in runs)
+            predict_all = statistics.median(r["predict_all"] for r in runs)
             rss = statistics.median(r["rss_mb"] for r in runs)
             label = framework + (f" ({runs[0]['layout']})" if "layout" in runs[0] else "")
-            lines.append(f"| {model_name} | {batch} | {label} | {train:.0f} | {fit:.0f} | {predict:.0f} | "
+            lines.append(f"| {model_name} | {batch} | {label} | {train:.0f} | {fit:.0f} | {predict:.0f} | {predict_all:.0f} | "
                          f"{train * flops / 1e9:.1f} | {rss:.0f} |")
         gpu = (model_name, "tinycnn:cuda") in results
         mine = results.get((model_name, "tinycnn:cuda" if gpu else "tinycnn:numba"))
         theirs = results.get((model_name, "torch-cuda" if gpu else "torch"))
         numpy_runs = results.get((model_name, "tinycnn:numpy"))
         if mine and theirs:
-            ratios.append((model_name,
-                           statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in theirs),
-                           statistics.median(r["fit"] for r in mine) / statistics.median(r["fit"] for r in theirs),
-                           statistics.median(r["predict"] for r in mine) / statistics.median(r["predict"] for r in theirs),
-                           statistics.median(r["train"] for r in mine) / statistics.median(r["train"] for r in numpy_runs)
-                           if numpy_runs else None))
+            ratio = lambda key, a=mine, b=theirs: (  # noqa: E731
+                statistics.median(r[key] for r in a) / statistics.median(r[key] for r in b))
+            ratios.append((model_name, ratio("train"), ratio("fit"), ratio("predict"), ratio("predict_all"),
+                           ratio("train", b=numpy_runs) if numpy_runs else None))
     if ratios:
         lines += ["", "tinycnn = the numba tier on the CPU, the cuda tier on a GPU; PyTorch likewise.", "",
-                  "| model | tinycnn/PyTorch train | tinycnn/PyTorch fit | tinycnn/PyTorch predict | numba/numpy train |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {m} | {t:.2f}x | {f:.2f}x | {p:.2f}x | {'(numpy tier not run)' if n is None else f'{n:.2f}x'} |"
-                  for m, t, f, p, n in ratios]
+                  "| model | tinycnn/PyTorch train | tinycnn/PyTorch fit | tinycnn/PyTorch predict step "
+                  "| tinycnn/PyTorch predict() | numba/numpy train |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {m} | {t:.2f}x | {f:.2f}x | {p:.2f}x | {a:.2f}x | "
+                  f"{'(numpy tier not run)' if n is None else f'{n:.2f}x'} |" for m, t, f, p, a, n in ratios]
     if not jit:
         Path(path).write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
