@@ -59,6 +59,19 @@ def test_a_functional_resnet_block_runs_in_onnxruntime(tmp_path):
     assert_same_as_predict(model, tmp_path)
 
 
+def test_the_speedrun_network_runs_in_onnxruntime(tmp_path):
+    """GELU (as Erf nodes), Rescaling, convolutions and Dense without bias, BN without gamma."""
+    from tinycnn import speedrun
+    set_random_seed(0)
+    images = np.random.default_rng(0).standard_normal((20, 32, 32, 3)).astype(np.float32)
+    model = speedrun.build_model(speedrun.Recipe(widths=(8, 16, 16)), speedrun.whitening_kernel(images))
+    for layer in model.layers:
+        if isinstance(layer, BatchNormalization):
+            layer.moving_mean.data[...] = 0.1
+            layer.moving_variance.data[...] = 1.5
+    assert_same_as_predict(model, tmp_path)
+
+
 def test_layouts_images_as_outputs_flattened_images_and_shared_layers(tmp_path):
     set_random_seed(1)
     x = Input(shape=(9, 7, 3))

@@ -174,6 +174,13 @@ def _convert(g: _Graph, layer, inputs, name) -> str:
             out = g.node("Relu", [x], name, layer)
         g.layout[out], g.flat_of[out] = g.layout[x], g.flat_of.get(x)
         return out
+    if kind == "Rescaling":
+        out = g.node("Mul", [x, g.weight(f"{name}/scale", np.float32(layer.scale))],
+                     f"{name}/scaled" if layer.offset else name, layer)
+        if layer.offset:
+            out = g.node("Add", [out, g.weight(f"{name}/offset", np.float32(layer.offset))], name, layer)
+        g.layout[out], g.flat_of[out] = g.layout[x], g.flat_of.get(x)
+        return out
     if kind == "BatchNormalization":
         gamma, beta, mean, variance = _batch_norm_arrays(layer)
         x = g.plain(x, layer)
@@ -201,7 +208,7 @@ def _convert(g: _Graph, layer, inputs, name) -> str:
         return out
     raise ValueError(f'export: layer "{name}" ({kind}) cannot be exported to ONNX; exportable layers: '
                      "InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, "
-                     "GlobalMaxPooling2D, Dense, Flatten, Activation, ReLU, BatchNormalization, Dropout, Add, "
+                     "GlobalMaxPooling2D, Dense, Flatten, Activation, ReLU, Rescaling, BatchNormalization, Dropout, Add, "
                      "Subtract, Multiply, Average, Maximum, Minimum, Concatenate")
 
 
@@ -225,9 +232,18 @@ def _activation(g: _Graph, layer, x, activation: str, name: str) -> str:
     if activation == "linear":
         g.layout.setdefault(x, "plain")
         return x
+    if activation == "gelu":  # opset 17 has no Gelu: x * (1 + erf(x / sqrt 2)) / 2, in five nodes
+        scaled = g.node("Mul", [x, g.weight(f"{name}/inv_sqrt2", np.float32(0.7071067811865476))],
+                        f"{name}/scaled", layer)
+        erf = g.node("Erf", [scaled], f"{name}/erf", layer)
+        cdf = g.node("Add", [erf, g.weight(f"{name}/one", np.float32(1.0))], f"{name}/one_plus_erf", layer)
+        half = g.node("Mul", [x, g.weight(f"{name}/half", np.float32(0.5))], f"{name}/half_x", layer)
+        out = g.node("Mul", [half, cdf], name, layer)
+        g.layout[out] = g.layout[x]
+        return out
     if activation not in ACTIVATIONS:
         raise ValueError(f'export: layer "{layer.name}" has activation {activation!r}, which the ONNX export '
-                         f"does not write; supported: linear, {', '.join(ACTIVATIONS)}")
+                         f"does not write; supported: linear, gelu, {', '.join(ACTIVATIONS)}")
     attributes = {"axis": 1 if g.layout[x] == "image" else -1} if activation == "softmax" else {}
     out = g.node(ACTIVATIONS[activation], [x], name, layer, **attributes)
     g.layout[out] = g.layout[x]
