@@ -36,7 +36,7 @@ def build(recipe, whitening):
                     nn.init.dirac_(self.weight[:cin])
 
     def norm(width):
-        bn = nn.BatchNorm2d(width, eps=1e-12, momentum=1 - recipe.bn_momentum)
+        bn = nn.BatchNorm2d(width, eps=1e-12, momentum=1 - recipe.bn_momentum ** (recipe.batch_size / 1024))
         bn.weight.requires_grad = False  # no gamma, as the tinycnn model
         return bn
 
