@@ -46,7 +46,11 @@ def build(recipe, whitening):
         stack += [Conv(cin, width), nn.MaxPool2d(2), norm(width), nn.GELU(), Conv(width, width), norm(width),
                   nn.GELU()]
         cin = width
-    stack += [nn.MaxPool2d(3), nn.Flatten(), nn.Linear(cin, 10, bias=False)]
+    class Scale(nn.Module):  # the fixed output scale (tinycnn's Rescaling)
+        def forward(self, x):
+            return x * recipe.output_scale
+
+    stack += [nn.MaxPool2d(3), nn.Flatten(), nn.Linear(cin, 10, bias=False), Scale()]
     model = nn.Sequential(*stack)
     with torch.no_grad():
         model[0].bias.zero_()
@@ -131,11 +135,10 @@ def main() -> None:
               flush=True)
 
     model.eval()
-    scale = recipe.output_scale
 
     def predict(images):
         with torch.no_grad():
-            return np.concatenate([scale * model(tensor(images[i:i + 1000]).contiguous(
+            return np.concatenate([model(tensor(images[i:i + 1000]).contiguous(
                 memory_format=torch.channels_last)).numpy() for i in range(0, len(images), 1000)])
 
     def mirrored(images):
