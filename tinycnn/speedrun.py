@@ -59,6 +59,7 @@ class Recipe:
     translate: int = 2
     flip: bool = True
     tta_level: int = 2            # 0 none, 1 mirror, 2 mirror + two shifted views
+    ema_momentum: float = 0.0     # > 0: Keras's use_ema, weights set to the average every 5 steps (Lookahead-like)
     seed: int = 0
     tricks_off: list = field(default_factory=list)  # names of tricks removed (the ablation)
 
@@ -179,8 +180,10 @@ def compile_recipe(model, recipe: Recipe, steps: int) -> None:
         rate = schedules.PiecewiseLinear([0, warm, max(warm + 1, steps)],
                                          [lr * recipe.start_factor, lr, lr * recipe.end_factor])
     multipliers = {"*/beta": recipe.bias_scaler} if "bias_scaler" not in recipe.tricks_off else {}
+    averaging = {"use_ema": True, "ema_momentum": recipe.ema_momentum, "ema_overwrite_frequency": 5} \
+        if recipe.ema_momentum else {}
     model.compile(optimizer=optimizers.SGD(rate, momentum=m, nesterov=True, weight_decay=decay_per_step / lr,
-                                           learning_rate_multipliers=multipliers),
+                                           learning_rate_multipliers=multipliers, **averaging),
                   loss=losses.CategoricalCrossentropy(
                       from_logits=True,
                       label_smoothing=0.0 if "label_smoothing" in recipe.tricks_off else recipe.label_smoothing),
