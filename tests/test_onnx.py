@@ -43,6 +43,15 @@ def assert_same_as_predict(model, tmp_path, batches=(1, 7)):
             assert np.abs(got - want).max() < TOLERANCE
 
 
+def with_moving_statistics(model, mean, variance):
+    """``model`` with every BatchNormalization's moving statistics set away from 0 and 1."""
+    for layer in model.layers:
+        if isinstance(layer, BatchNormalization):
+            layer.moving_mean.data[...] = mean
+            layer.moving_variance.data[...] = variance
+    return model
+
+
 @pytest.mark.parametrize("name", list(zoo.ENTRIES))
 def test_every_zoo_model_runs_in_onnxruntime_as_in_tinycnn(name, tmp_path):
     set_random_seed(0)
@@ -52,11 +61,7 @@ def test_every_zoo_model_runs_in_onnxruntime_as_in_tinycnn(name, tmp_path):
 def test_a_functional_resnet_block_runs_in_onnxruntime(tmp_path):
     set_random_seed(0)
     model = resnet_block_model(SimpleNamespace(layers=layers, Model=Model))
-    for layer in model.layers:                        # moving statistics away from 0 and 1
-        if isinstance(layer, BatchNormalization):
-            layer.moving_mean.data[...] = 0.3
-            layer.moving_variance.data[...] = 2.0
-    assert_same_as_predict(model, tmp_path)
+    assert_same_as_predict(with_moving_statistics(model, 0.3, 2.0), tmp_path)
 
 
 def test_the_speedrun_network_runs_in_onnxruntime(tmp_path):
@@ -65,11 +70,7 @@ def test_the_speedrun_network_runs_in_onnxruntime(tmp_path):
     set_random_seed(0)
     images = np.random.default_rng(0).standard_normal((20, 32, 32, 3)).astype(np.float32)
     model = speedrun.build_model(speedrun.Recipe(widths=(8, 16, 16)), speedrun.whitening_kernel(images))
-    for layer in model.layers:
-        if isinstance(layer, BatchNormalization):
-            layer.moving_mean.data[...] = 0.1
-            layer.moving_variance.data[...] = 1.5
-    assert_same_as_predict(model, tmp_path)
+    assert_same_as_predict(with_moving_statistics(model, 0.1, 1.5), tmp_path)
 
 
 def test_layouts_images_as_outputs_flattened_images_and_shared_layers(tmp_path):
