@@ -6,14 +6,15 @@ Same data arrays (tinycnn.datasets), normalisation, whitening kernel, augmentati
 (tinycnn.speedrun.epoch_images, so both see the same kind of images) and TTA formula as
 ``tinycnn speedrun``; the network and optimizer are PyTorch's own, in airbench's original
 form (loss summed over the batch, SGD with coupled weight decay and Nesterov momentum,
-per-group rates for the BN biases, LambdaLR per step), channels-last float32, 2 threads.
+per-group rates for the BN biases, LambdaLR per step, Lookahead on the state dict with the
+schedule of tinycnn.speedrun.lookahead, the last partial batch dropped), channels-last
+float32, 2 threads.
 Prints the same final JSON line as ``tinycnn speedrun``.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -106,8 +107,11 @@ def main() -> None:
     others = [p for p in model.parameters() if p.requires_grad and all(p is not b for b in biases)]
     optimizer = torch.optim.SGD([dict(params=biases, lr=lr_biases, weight_decay=wd / lr_biases),
                                  dict(params=others, lr=lr, weight_decay=wd / lr)], momentum=m, nesterov=True)
-    steps_per_epoch = math.ceil(len(x) / batch)
+    steps_per_epoch = len(x) // batch
     total = recipe.epochs * steps_per_epoch
+    look = speedrun.lookahead(recipe, total)  # its every and decay; applied to the state dict below
+    slow = {k: v.clone() for k, v in model.state_dict().items()} if look else None
+    step = 0
     warm = max(1, int(total * recipe.warmup))
 
     def factor(step):
@@ -131,6 +135,14 @@ def main() -> None:
             loss.backward()
             optimizer.step()
             scheduler.step()
+            step += 1
+            if look and (step % look.every == 0 or step == total):
+                with torch.no_grad():
+                    d = look.decay(step / total) if step % look.every == 0 else 1.0
+                    for key, value in model.state_dict().items():
+                        if value.dtype.is_floating_point:
+                            slow[key].lerp_(value, 1 - d)
+                            value.copy_(slow[key])
         print(f"epoch {epoch + 1}: loss {loss.item() / len(index):.4f}, {time.perf_counter() - start:.0f} s",
               flush=True)
 

@@ -86,15 +86,15 @@ def test_quick_mode_runs_the_whole_recipe_and_repeats_with_a_seed(small_cifar, t
     assert results[0]["train_images"] == cli.QUICK_IMAGES[0] and (tmp_path / "curve.png").stat().st_size > 0
 
 
-def test_weight_averaging_changes_the_run(small_cifar, tmp_path, capsys):
-    """--ema: Keras's use_ema with the weights set to their average every 5 steps."""
+def test_leaving_a_trick_out_changes_the_run(small_cifar, tmp_path, capsys):
+    """--without lookahead: the same seed, another result (the trick is really in the run)."""
     outs = []
-    for ema in ("0", "0.9"):
-        out = tmp_path / f"ema{ema}.json"
-        assert cli.main(["speedrun", "--quick", "--data", str(small_cifar), "--verbose", "0", "--ema", ema,
-                         "--out", str(out)]) == 0
+    for without in ("", "lookahead"):
+        out = tmp_path / f"without_{without}.json"
+        assert cli.main(["speedrun", "--quick", "--data", str(small_cifar), "--verbose", "0",
+                         "--without", without, "--out", str(out)]) == 0
         outs.append(json.loads(out.read_text()))
-    assert outs[1]["recipe"]["ema_momentum"] == 0.9
+    assert outs[1]["recipe"]["tricks_off"] == ["lookahead"]
     assert outs[0]["curve"][0]["loss"] != outs[1]["curve"][0]["loss"]
 
 

@@ -274,7 +274,7 @@ def cmd_speedrun(args) -> None:
     loading = time.perf_counter() - began
     if x.shape[1:] != (32, 32, 3):
         raise UsageError(f"speedrun: needs 32x32 colour images (CIFAR-10), but {args.data} holds {x.shape[1:]}")
-    options = {"seed": args.seed, "tricks_off": args.without, "ema_momentum": args.ema}
+    options = {"seed": args.seed, "tricks_off": args.without}
     if args.quick:
         options.update(QUICK)
         x, y, xt, yt = x[:QUICK_IMAGES[0]], y[:QUICK_IMAGES[0]], xt[:QUICK_IMAGES[1]], yt[:QUICK_IMAGES[1]]
@@ -360,8 +360,6 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--data-dir", default=None, help="where cifar10's files are (sets TINYCNN_DATA_DIR)")
     speed.add_argument("--without", type=lambda t: [w for w in t.split(",") if w], default=[],
                        help="tricks to leave out, comma-separated (the ablation)")
-    speed.add_argument("--ema", type=fraction, default=0.0,
-                       help="moving-average momentum of the weights, copied into them every 5 steps (0: off)")
     speed.add_argument("--quick", action="store_true",
                        help=f"{QUICK_IMAGES[0]} training images, one epoch, narrow blocks: a smoke test")
     speed.add_argument("--curve", action="store_true", help="test accuracy after every epoch (not timed)")

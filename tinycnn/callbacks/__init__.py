@@ -23,6 +23,7 @@ from .early_stopping import EarlyStopping
 from .history import History
 from .lambda_callback import LambdaCallback
 from .learning_rate_scheduler import LearningRateScheduler
+from .lookahead import Lookahead
 from .model_checkpoint import ModelCheckpoint
 from .monitor import MonitorCallback
 from .progbar import Progbar, ProgbarLogger
@@ -30,5 +31,5 @@ from .reduce_lr_on_plateau import ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
-           "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "Progbar", "ProgbarLogger",
+           "LearningRateScheduler", "Lookahead", "ModelCheckpoint", "MonitorCallback", "Progbar", "ProgbarLogger",
            "ReduceLROnPlateau", "TerminateOnNaN"]
