@@ -45,24 +45,27 @@ def profile(model, x, repeats=3, print_fn=print) -> list[dict]:
     """Time every step of ``model``'s plan (a layer, or the layers the plan joins, see
     :mod:`tinycnn.plan`) on the batch ``x`` (a list of arrays for several inputs): forward
     in training mode, then backward of the sum of its output; print a table and return
-    its rows."""
+    its rows. As in training, the gradient of the model's inputs (the data) is not
+    computed: a step that reads them back-propagates into its weights only."""
     program = plan.for_model(model)
     values = dict(zip(program.inputs, [np.asarray(a, dtype=np.float32) for a in (x if isinstance(x, list) else [x])]))
     rows = []
     for segment in program.segments:
         h = [values[slot] for slot in segment.inputs]
         h = h[0] if len(h) == 1 else h
-        for step in segment.steps:
-            row, h = _profile_step(step, h, repeats)
+        reads_data = all(slot in program.inputs for slot in segment.inputs)
+        for i, step in enumerate(segment.steps):
+            row, h = _profile_step(step, h, repeats, input_grad=not (reads_data and i == 0))
             rows.append(row)
         values[segment.output] = h
     _print_table(rows, print_fn)
     return rows
 
 
-def _profile_step(step, h, repeats) -> tuple[dict, np.ndarray]:
-    """The profile row of one step on input ``h`` (an array or a list), and its output."""
-    leaf = [Tensor(a, requires_grad=True) for a in h] if isinstance(h, list) else Tensor(h, requires_grad=True)
+def _profile_step(step, h, repeats, input_grad) -> tuple[dict, np.ndarray]:
+    """The profile row of one step on input ``h`` (an array or a list), and its output;
+    ``input_grad``: whether backward computes the gradient of ``h`` too."""
+    leaf = [Tensor(a, requires_grad=input_grad) for a in h] if isinstance(h, list) else Tensor(h, requires_grad=input_grad)
     out = plan.run_step(step, leaf, training=True)
     upstream = np.ones_like(out.data)
 
@@ -74,7 +77,7 @@ def _profile_step(step, h, repeats) -> tuple[dict, np.ndarray]:
         plan.run_step(step, leaf, training=True).backward(upstream)
 
     forward = _median_seconds(lambda: plan.run_step(step, leaf, training=True), repeats)
-    both = _median_seconds(forward_and_backward, repeats)
+    both = _median_seconds(forward_and_backward, repeats) if out.requires_grad else forward
     first_shape = (h[0] if isinstance(h, list) else h).shape
     im2col, flops = layer_work(step.layer, first_shape)
     layers = [layer for layer in step if layer is not None]
