@@ -54,6 +54,18 @@ def test_conv2d_matches_numpy_and_reference_tiers(dtype, config, seed, bias):
                 assert_same(mine, theirs, dtype)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_padding_split_over_threads_by_images_equals_numpy_pad(monkeypatch, threads):
+    """The convolutions' zero padding (uneven on every side) is cut into ranges of whole
+    images, one per thread, past SPLIT_ELEMENTS; each range gets its border and interior."""
+    monkeypatch.setattr(loops, "get_num_threads", lambda: threads)
+    x = np.random.default_rng(5).normal(size=(9, 40, 41, 64)).astype(np.float32)
+    xp = np.full((9, 43, 45, 64), np.nan, np.float32)  # no cell may keep its old value
+    assert xp.size >= loops.SPLIT_ELEMENTS
+    numba_conv._pad_into(x, 1, 3, xp)
+    np.testing.assert_array_equal(xp, np.pad(x, ((0, 0), (1, 2), (3, 1), (0, 0))))
+
+
 @settings(deadline=None, max_examples=60)
 @given(config=conv_configs(), seed=st.integers(0, 2**32 - 1), bias=st.booleans(),
        tile_bytes=st.integers(1, 600), threads=st.integers(1, 3), need_dx=st.booleans())
@@ -62,10 +74,11 @@ def test_conv2d_in_small_tiles_on_several_threads_matches_the_numpy_tier(
     """The production tile (1 MiB) holds every test case whole; here the backward's dcols
     tiles of a few rows end inside an image and between images, and up to 3 threads split
     the batch however small it is (more than the machine may have cores: the extra work
-    waits for a worker), so every boundary of the tiling and of the per-thread image ranges
-    is crossed, in float64."""
+    waits for a worker), padding included, so every boundary of the tiling and of the
+    per-thread image ranges is crossed, in float64."""
     monkeypatch.setattr(numba_conv, "TILE_BYTES", tile_bytes)
     monkeypatch.setattr(loops, "SPLIT_MACS", 0)
+    monkeypatch.setattr(loops, "SPLIT_ELEMENTS", 0)
     monkeypatch.setattr(loops, "get_num_threads", lambda: threads)
     x, w, b, dy, strides, pads = conv_case(config, seed, np.float64, bias)
     y, ctx = NUMBA.conv2d_forward(x, w, b, strides, pads)

@@ -21,16 +21,27 @@ def _real_taps(c_start, kw, w):
     return b0, max(min(kw, w - c_start), b0)
 
 
-def _pad_into(x, top, left, xp):
-    """xp = x surrounded by zeros, x's pixel (r, c) landing at (top + r, left + c). Plain
-    NumPy slices: zeroing only the border strips and copying the interior is faster than
-    a compiled loop here (0.19 vs 0.33 ms for 35x32x32x32) and costs no compile time."""
+def _pad_images(x, top, left, xp, first, end):
+    """xp[first:end] = images [first, end) of x surrounded by zeros, x's pixel (r, c)
+    landing at (top + r, left + c). Plain NumPy slices: zeroing only the border strips and
+    copying the interior is faster than a compiled loop here (0.19 vs 0.33 ms for
+    35x32x32x32) and costs no compile time; NumPy lets go of the GIL while it copies, so
+    threads pad their own images side by side."""
     h, w = x.shape[1:3]
+    x, xp = x[first:end], xp[first:end]
     xp[:, :top] = 0
     xp[:, top + h:] = 0
     xp[:, top:top + h, :left] = 0
     xp[:, top:top + h, left + w:] = 0
     xp[:, top:top + h, left:left + w] = x
+
+
+def _pad_into(x, top, left, xp):
+    """xp = x surrounded by zeros (see :func:`_pad_images`), split over the threads by
+    images when large: padding a (256, 15, 15, 128) batch took 5.8 ms on one thread and
+    2.6 ms on two, and the speedrun's training step (eleven such copies) about 4 % less
+    time (2-core Intel Xeon, AVX-512)."""
+    loops.run(_pad_images, len(x), x, top, left, xp, split=xp.size >= loops.SPLIT_ELEMENTS)
 
 
 @compiled_nogil
