@@ -124,8 +124,9 @@ def test_every_tier_gelu_is_the_rule(tier, dtype):
     :func:`rules.normal_cdf` in Python floats: float64 to 1e-13 relative or 1e-15 absolute
     (NumPy's exp and the compiled one may differ by an ulp, and Phi + x phi cancels near
     x = -0.75), float32 to 2 ulp (computed in float64, rounded once), except the Numba tier's
-    float32 tables (kernels/numba_cpu/pointwise.py): interpolation error below 1e-8 plus
-    float32 rounding, within 1e-6 relative or 1e-7 absolute."""
+    float32 kernels, which compute in float32 lanes (kernels/numba_cpu/float32_math.py):
+    within 1e-6 relative or 1e-7 absolute, float32 arithmetic's own accuracy (their dense
+    check is tests/kernels/test_float32_math.py)."""
     from tinycnn import get_backend
     kernels = get_backend()
     x = (np.random.default_rng(3).standard_normal(3000) * 4).astype(dtype)

@@ -1,20 +1,19 @@
 """The Numba tier's pointwise kernels: relu, gelu and dropout's threshold, one pass each.
 
-GELU on float32 reads Phi(x) and GELU's derivative Phi(x) + x phi(x) from two tables of
-2^16 intervals over [-8, 8], linearly interpolated (error below 1e-8, far under float32's
-6e-8 rounding; outside the range Phi is 0 or 1 to float32 precision): two loads and a
-multiply-add per element instead of an exp, about 2x faster, and GELU is about a quarter
-of a training step of the speedrun's network. float64 (the gradient checks) computes the
-rules themselves.
+GELU on float32 computes Phi and phi with :mod:`.float32_math`, in float32 lanes that LLVM
+vectorises (a (256, 15, 15, 128) batch, one thread of a 2-core AMD EPYC Zen 5, AVX-512:
+forward 4.4 ms, backward 5.3 ms, against 22 and 25 ms for the float32 tables it replaced,
+which read two table entries per element and did not vectorise). float64 (the gradient
+checks) computes the rules of :mod:`kernels.rules` themselves.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
+import numba
+
 from .. import rules
-from . import loops
+from . import float32_math, loops
 from .loops import compiled_nogil, rule
 
 _relu, _relu_grad, _dropout_keep = rule(rules.relu), rule(rules.relu_grad), rule(rules.dropout_keep)
@@ -46,44 +45,20 @@ def _gelu_backward(x, dy, dx, first, end):
         dx[k] = dy[k] * (_cdf(x[k]) + x[k] * _pdf(x[k]))
 
 
-TABLE_RANGE, TABLE_STEPS = 8.0, 1 << 16
+# as compiled_nogil, and LLVM may fuse a multiply and an add into an FMA (float32_math's polynomials)
+compiled_contracting = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 
 
-@lru_cache(maxsize=None)
-def gelu_tables() -> tuple:
-    """(Phi, Phi + x phi) at the TABLE_STEPS + 1 points of [-TABLE_RANGE, TABLE_RANGE], in
-    float32 (built once, on the first float32 GELU: 0.05 s)."""
-    x = np.linspace(-TABLE_RANGE, TABLE_RANGE, TABLE_STEPS + 1)
-    cdf, derivative = np.empty_like(x), np.empty_like(x)
-    _table_values(x, cdf, derivative)
-    return cdf.astype(np.float32), derivative.astype(np.float32)
-
-
-@compiled_nogil
-def _table_values(x, cdf, derivative):
-    for k in range(x.size):
-        cdf[k] = _cdf(x[k])
-        derivative[k] = _cdf(x[k]) + x[k] * _pdf(x[k])
-
-
-@rule
-def _interpolated(table, v):
-    """table at v by linear interpolation (v clamped to the table's range)."""
-    u = min(max((np.float64(v) + TABLE_RANGE) * (TABLE_STEPS / (2 * TABLE_RANGE)), 0.0), TABLE_STEPS - 1e-6)
-    i = np.intp(u)
-    return table[i] + (u - i) * (table[i + 1] - table[i])
-
-
-@compiled_nogil
-def _gelu_forward_table(x, cdf, y, first, end):
+@compiled_contracting
+def _gelu_forward_float32(x, y, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
-        y[k] = x[k] * _interpolated(cdf, x[k])
+        y[k] = x[k] * float32_math.normal_cdf(x[k])
 
 
-@compiled_nogil
-def _gelu_backward_table(x, dy, derivative, dx, first, end):
+@compiled_contracting
+def _gelu_backward_float32(x, dy, dx, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
-        dx[k] = dy[k] * _interpolated(derivative, x[k])
+        dx[k] = dy[k] * (float32_math.normal_cdf(x[k]) + x[k] * float32_math.normal_pdf(x[k]))
 
 
 @compiled_nogil
@@ -113,13 +88,11 @@ class Pointwise:
         return _map(_relu_backward, y, dy)
 
     def gelu_forward(self, x):
-        if x.dtype == np.float32:
-            return _map(_gelu_forward_table, x, gelu_tables()[0], out_like=0)
-        return _map(_gelu_forward, x)
+        return _map(_gelu_forward_float32 if x.dtype == np.float32 else _gelu_forward, x)
 
     def gelu_backward(self, x, dy):
-        if dy.dtype == np.float32:
-            return _map(_gelu_backward_table, x, dy, gelu_tables()[1], out_like=1)
+        if x.dtype == dy.dtype == np.float32:
+            return _map(_gelu_backward_float32, x, dy)
         return _map(_gelu_backward, x, dy)
 
     def dropout_mask(self, shape, rate, rng, dtype):
