@@ -330,7 +330,15 @@ WEIGHTS_AFTER_TRAINING_TOL = {"seed000_cifar10": 3e-4}
 # (near-dead units): at steps 2 and 3 their sign is a matter of float32 rounding, which the
 # numba tier's direct kernels do in another order than TF (the numpy tier happens to match
 # TF there). After 3 steps the weights differ by up to 1.4e-2, the predictions by 2.6e-4.
-NEAR_TIE_TOL = {("seed003_cifar10_small", "numba"): 2e-2, ("seed000_cifar10", "numba"): 2e-2}
+# seed002 on the numba tier, first seen on a 2-core AMD EPYC Zen 5 (AVX-512; it passed on the
+# Zen 4 and Intel machines before): step 1's weights agree with the numpy tier's to 1.2e-7, and
+# in step 2's forward the two tiers' pre-activations agree to 1.5e-6 of each layer's largest,
+# but one unit of the sixth convolution (the one before the last max-pool) sits at zero within
+# that rounding: its relu is open on one tier and shut on the other. Its gradient then flows
+# on one tier only, and after 3 steps the convolutions' weights differ by up to 1.8e-3 and the
+# summed squared updates by 6e-3 (SGD: no sign amplification; the dense layers agree to 3e-7).
+NEAR_TIE_TOL = {("seed003_cifar10_small", "numba"): 2e-2, ("seed000_cifar10", "numba"): 2e-2,
+                ("seed002_cifar10_deep", "numba"): 2e-2}
 MODEL_NAMES = ["seed000_cifar10", "seed001_model1", "seed001_model2", "seed002_cifar10_deep",
                "seed003_cifar10_small", "seed004_mnist_mlp", "seed004_mnist_cnn", "mnist_cnn", "cifar10_cnn"]
 
