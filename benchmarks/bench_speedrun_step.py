@@ -8,10 +8,11 @@ The network of ``tinycnn speedrun`` (tinycnn/speedrun.py) and the same network i
 one pre-made batch of random CIFAR-shaped images, in the state of most of a run: the
 whitening layer (its kernel from the batch itself, :func:`tinycnn.speedrun.whitening_kernel`)
 frozen, its bias too (after epoch 3). A zero whitening kernel would make the first layers'
-activations all zero, and tinycnn's step measurably faster than on real data. Each round times ``--steps`` training
-steps (forward, loss, backward, update) and as many forward passes in inference mode for
-each framework, one after the other (after 3 warm-up steps); the table gives the median over
-the rounds of the milliseconds per step, and tinycnn's speed as a multiple of PyTorch's.
+activations all zero, and tinycnn's step measurably faster than on real data. Each round
+times ``--steps`` training steps (forward, loss, backward, update) and as many forward
+passes in inference mode for each framework, one after the other (after 3 warm-up steps);
+the table gives the median over the rounds of the milliseconds per step, and tinycnn's
+speed as a multiple of PyTorch's.
 This isolates the step from the data pipeline, Lookahead and evaluation that
 ``benchmarks/speedrun.py`` times end to end.
 """

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tinycnn.kernels.numba_cpu import NumbaBackend, float32_math
-from tinycnn.kernels.numba_cpu.loops import compiled_nogil
+from tinycnn.kernels.numba_cpu.loops import compiled_contracting
 
 
-@compiled_nogil
+@compiled_contracting    # as GELU's float32 kernels compile it
 def _exp_of_each(a, out):
     for k in range(a.size):
         out[k] = float32_math.exp_nonpositive(a[k])

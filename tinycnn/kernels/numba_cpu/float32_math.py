@@ -19,9 +19,10 @@ relative error is no measure there: the two terms cancel near x = -0.75). That i
 accuracy of float32 arithmetic itself, as in Keras's own float32 GELU. float64 arrays use
 the rules of :mod:`kernels.rules` (``math.exp``): the gradient checks need their precision.
 
-The kernels that call these are compiled with ``fastmath={"contract"}``: LLVM may fuse a
-multiply and an add into one FMA (one rounding instead of two), halving the instructions
-of the polynomials; nothing else of fast-math (no reassociation, NaN and inf kept).
+The kernels that call these are compiled with ``loops.compiled_contracting``
+(``fastmath={"contract"}``): LLVM may fuse a multiply and an add into one FMA (one rounding
+instead of two), halving the instructions of the polynomials; nothing else of fast-math (no
+reassociation, NaN and inf kept).
 """
 from __future__ import annotations
 

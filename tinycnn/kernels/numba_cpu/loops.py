@@ -15,6 +15,10 @@ compiled = numba.njit(cache=True)
 # that divides (an RMSprop update of 147k values: 420 -> 56 microseconds)
 compiled_nogil = numba.njit(cache=True, nogil=True, error_model="numpy")
 
+# as compiled_nogil, and LLVM may fuse a multiply and an add into one FMA (one rounding instead
+# of two), nothing else of fast-math: for polynomial loops (float32_math's, GELU's float32 kernels)
+compiled_contracting = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+
 # a pointwise rule of kernels.rules, compiled into the loops that call it (inlined in Numba's
 # IR, so the loop's error model applies to it and LLVM vectorises the whole loop)
 rule = numba.njit(inline="always")

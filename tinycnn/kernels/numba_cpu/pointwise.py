@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-import numba
-
 from .. import rules
 from . import float32_math, loops
-from .loops import compiled_nogil, rule
+from .loops import compiled_contracting, compiled_nogil, rule
 
 _relu, _relu_grad, _dropout_keep = rule(rules.relu), rule(rules.relu_grad), rule(rules.dropout_keep)
 _uniform_of = rule(rules.uniform_of)
@@ -45,10 +43,6 @@ def _gelu_backward(x, dy, dx, first, end):
         dx[k] = dy[k] * (_cdf(x[k]) + x[k] * _pdf(x[k]))
 
 
-# as compiled_nogil, and LLVM may fuse a multiply and an add into an FMA (float32_math's polynomials)
-compiled_contracting = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-
-
 @compiled_contracting
 def _gelu_forward_float32(x, y, first, end):
     for k in range(np.uintp(first), np.uintp(end)):
@@ -67,11 +61,11 @@ def _dropout_threshold(bits, rate, scale, mask, first, end):
         mask[k] = _dropout_keep(_uniform_of(bits[k]), rate, scale)
 
 
-def _map(kernel, *arrays, out_like=-1):
-    """``kernel(*arrays, out, first, end)`` over every element, into a new array shaped as
-    ``arrays[out_like]`` (split over the threads for large arrays)."""
+def _map(kernel, *arrays):
+    """``kernel(*arrays, out, first, end)`` over every element, into a new array shaped (and
+    typed) as the last of ``arrays`` (split over the threads for large arrays)."""
     arrays = [np.ascontiguousarray(a) for a in arrays]
-    out = np.empty_like(arrays[out_like])
+    out = np.empty_like(arrays[-1])
     loops.run(kernel, out.size, *(a.reshape(-1) for a in arrays), out.reshape(-1),
               split=out.size >= loops.SPLIT_ELEMENTS)
     return out
