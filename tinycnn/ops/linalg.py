@@ -9,8 +9,9 @@ from ..kernels import get_backend
 
 class MatMul(Function):
     """Z = X @ Y for arrays of 2 or more axes (leading axes are stacked as in NumPy);
-    dL/dX = G @ Y^T,  dL/dY = X^T @ G. Sums over broadcast stack axes happen in
-    autograd.unbroadcast."""
+    dL/dX = G @ Y^T,  dL/dY = X^T @ G, each only when the graph needs it (a first Dense
+    layer's input is the data: its product would be a third of the layer's work). Sums
+    over broadcast stack axes happen in autograd.unbroadcast."""
 
     def forward(self, x, y):
         self.x, self.y, self.kernels = x, y, get_backend()
@@ -18,4 +19,6 @@ class MatMul(Function):
 
     def backward(self, g):
         product = self.kernels.matmul
-        return product(g, np.swapaxes(self.y, -1, -2)), product(np.swapaxes(self.x, -1, -2), g)
+        need_x, need_y = self.needs_input_grad
+        return (product(g, np.swapaxes(self.y, -1, -2)) if need_x else None,
+                product(np.swapaxes(self.x, -1, -2), g) if need_y else None)
