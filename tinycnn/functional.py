@@ -299,8 +299,7 @@ def batch_norm(x, gamma, beta, moving_mean, moving_var, training, momentum=0.99,
                              f"shape {x.shape}, got {tuple(np.shape(value))}")
     if not training:
         mean_, var_ = (_like(v, x) for v in (moving_mean, moving_var))
-        scale = gamma / np.sqrt(var_ + x.dtype.type(epsilon))
-        return (x - mean_) * scale + beta
+        return normalization.BatchNormInference.apply(x, gamma, beta, mean=mean_, var=var_, eps=epsilon)
     return normalization.BatchNormTrain.apply(x, gamma, beta, eps=epsilon,
                                               moving=(moving_mean, moving_var, momentum))
 

@@ -510,6 +510,19 @@ def test_models_compute_with_tinycnns_blas_threads_and_restore_the_callers():
         assert blas_threads() == before
 
 
+def test_batch_norm_inference_split_over_threads_is_the_array_expression():
+    """Large enough to be split by rows over the threads: the one-pass kernel computes
+    (x - mean) * scale + beta in the same order and roundings as the array expression (no
+    FMA contraction), so the outputs are equal bit for bit."""
+    from tinycnn.kernels.contract import KernelContract
+    r = np.random.default_rng(1)
+    x = r.standard_normal((64, 16, 16, 64)).astype(np.float32)
+    mean, scale, beta = (r.standard_normal(64).astype(np.float32) for _ in range(3))
+    assert x.size >= loops.SPLIT_ELEMENTS
+    np.testing.assert_array_equal(NUMBA.batch_norm_inference(x, mean, scale, beta),
+                                  KernelContract().batch_norm_inference(x, mean, scale, beta))
+
+
 @pytest.mark.parametrize("offset", [0.0, 1000.0])
 def test_batch_norm_split_over_threads_matches_float64(offset):
     """A batch large enough to be split by rows over the threads, with channel means of 0 and

@@ -374,8 +374,9 @@ def test_batch_norm_training(tier, data, shape):
 
 
 @given(st.data(), shapes(min_dims=1, max_dims=4, max_side=3))
-def test_batch_norm_inference(data, shape):
-    """x, gamma, beta uniform, moving variance in [0.5, 2]; inference mode is affine."""
+def test_batch_norm_inference(tier, data, shape):
+    """x, gamma, beta uniform, moving variance in [0.5, 2]; inference mode is affine (the
+    tier's ``batch_norm_inference`` forward, gradients in ops.normalization)."""
     c = shape[-1]
     x, gamma, beta = data.draw(arrays(shape)), data.draw(arrays((c,))), data.draw(arrays((c,)))
     mean, var = data.draw(arrays((c,))), data.draw(arrays((c,), low=0.5, high=2.0))

@@ -30,12 +30,12 @@ FAMILIES = {
     "pooling": ("max_pool2d_forward", "max_pool2d_values", "max_pool2d_backward", "avg_pool2d_forward",
                 "avg_pool2d_backward"),
     "pointwise": ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "dropout_mask"),
-    "normalization": ("batch_norm_forward", "batch_norm_backward"),
+    "normalization": ("batch_norm_forward", "batch_norm_backward", "batch_norm_inference"),
     "losses": ("softmax_cross_entropy",),
     "updates": ("sgd_update", "rmsprop_update", "adam_update", "adamax_update", "adagrad_update",
                 "adadelta_update"),
 }
-OPTIONAL = ("conv2d_relu_forward", "conv2d_max_pool_values", "max_pool2d_values")
+OPTIONAL = ("conv2d_relu_forward", "conv2d_max_pool_values", "max_pool2d_values", "batch_norm_inference")
 
 
 class KernelContract:
@@ -144,6 +144,11 @@ class KernelContract:
         """``(dx, dgamma, dbeta)``: dbeta = sum(dy), dgamma = sum(dy xhat), and with
         dxhat = gamma dy, dx = (m dxhat - sum(dxhat) - xhat sum(dxhat xhat)) / (m sqrt(var + eps))."""
         raise NotImplementedError
+
+    def batch_norm_inference(self, x, mean, scale, beta):
+        """*Optional.* Inference-mode batch norm with given statistics, per channel (last
+        axis): y = (x - mean) * scale + beta, where scale = gamma / sqrt(moving_var + eps)."""
+        return (x - mean) * scale + beta
 
     # ----- losses -------------------------------------------------------------------------
     def softmax_cross_entropy(self, logits, targets):
