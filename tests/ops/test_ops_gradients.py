@@ -253,6 +253,18 @@ def test_conv2d(tier, cfg, seed, bias):
         gradcheck(lambda x, w: F.conv2d(x, w, strides=cfg.strides, padding=cfg.padding), x, w)
 
 
+@given(cfg=conv_configs(**dict(SMALL_CONV, max_side=6, max_stride=2)), seed=seeds(), relu=st.booleans(),
+       pool=st.booleans())
+def test_conv2d_bias_gradient_alone(tier, cfg, seed, relu, pool):
+    """Input and kernel constant (a frozen kernel on the data, as the speedrun's whitening
+    layer), only the bias trained: the op sums the gradient for db without the weight
+    gradient's kernel; checked with relu and pooling in front, kept from relu's kink."""
+    out_hw = [window_geometry(n, k, s, cfg.padding)[0] for n, k, s in zip((cfg.h, cfg.w), cfg.window, cfg.strides)]
+    assume(min(out_hw) >= 2 or not pool)
+    x, w, b = _away_from_relu_kink(cfg, seed)
+    gradcheck(lambda b: F.conv2d(x, w, b, strides=cfg.strides, padding=cfg.padding, relu=relu, pool=pool), b)
+
+
 def _away_from_relu_kink(cfg, seed):
     """``(x, w, b)`` for a convolution whose every output is at least 0.01 from relu's kink
     at 0: inputs in [0.1, 1], weights of one sign per filter (magnitudes in [0.1, 1]) and a

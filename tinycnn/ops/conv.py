@@ -49,6 +49,9 @@ class Conv2D(Function):
             g = self.kernels.max_pool2d_backward(self.pool_ctx, g)
         if self.relu_output is not None:
             g = self.kernels.relu_backward(self.relu_output, g)
+        need_x, need_w = self.needs_input_grad[:2]
+        if not (need_x or need_w):  # a frozen kernel on the data (the speedrun's whitening layer)
+            return None, None, g.sum(axis=(0, 1, 2))
         # The first layer's input (the images) needs no gradient: skip dcols and col2im.
-        dx, dw, db = self.kernels.conv2d_backward(self.ctx, g, need_dx=self.needs_input_grad[0])
+        dx, dw, db = self.kernels.conv2d_backward(self.ctx, g, need_dx=need_x)
         return (dx, dw, db) if self.has_bias else (dx, dw)
